@@ -1,0 +1,1 @@
+"""Pure analysis: statistics, rollback rules and verdicts (no Streamlit, no SQL, no I/O)."""

@@ -1,0 +1,33 @@
+"""One canary evaluation from gathered frames: side totals, rollback rules, metric verdicts, overall."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.canary_inputs import SideTotals, side_totals
+from analysis.canary_rules import evaluate_database_rules
+from analysis.canary_verdicts import CanaryVerdict, Settings, judge
+from analysis.rules import RuleResult, RuleSet
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    verdict: CanaryVerdict
+    totals: dict[str, SideTotals | None]  # canary_before, canary_after, others_before, others_after
+
+
+def evaluate(frames: Mapping[str, Mapping[str, pd.DataFrame]], rules: RuleSet, *,
+             log_results: Sequence[RuleResult] = (), function_failure_ratios: Sequence[float | None] = (),
+             queue_depths: Sequence[float | None] = (), settings: Settings | None = None) -> Evaluation:
+    """`frames` maps each side to the frames of queries.canary.SIDE_QUERIES (others may be empty)."""
+    totals = {side: (side_totals(f) if any(not frame.empty for frame in f.values()) else None)
+              for side, f in frames.items()}
+    before, after = totals["canary_before"] or side_totals({}), totals["canary_after"] or side_totals({})
+    results = evaluate_database_rules(rules, after, before, function_failure_ratios=function_failure_ratios,
+                                      queue_depths=queue_depths)
+    verdict = judge(before, after, totals.get("others_before"), totals.get("others_after"),
+                    [*results, *log_results], settings)
+    return Evaluation(verdict, totals)

@@ -1,0 +1,60 @@
+"""From gathered canary inputs to the evaluation and the evidence packet (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis.canary import Evaluation, evaluate
+from analysis.canary_inputs import side_totals
+from analysis.evidence import Packet, PacketInput, build_packet
+from analysis.queue import queue_depth_series, worst_failure_ratios
+from analysis.rules import RuleResult, RuleSet
+from queries.canary import QUEUE_SLICE_SECONDS, CanaryInputs
+from queries.settings import TOGGLE_DEFAULTS
+
+SNAPSHOT_COLUMNS = ("leadContextBundleEnabled", "followupBookingGateEnabled", "autoSendRevisionEnabled",
+                    "meetingOverseerEnabled", "autoBookMeetings", "budgets_state")
+
+
+def settings_snapshot(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Toggles and the budgets state per canary workspace: codes and booleans only."""
+    if frame.empty:
+        return []
+    keep = [c for c in SNAPSHOT_COLUMNS if c in frame.columns]
+    rows = []
+    for record in frame.sort_values("workspace").to_dict("records"):
+        row = {"workspace": record["workspace"]}
+        row.update({c: bool(record[c]) if c in TOGGLE_DEFAULTS else record[c] for c in keep})
+        rows.append(row)
+    return rows
+
+
+def health_series(inputs: CanaryInputs) -> tuple[list[float], list[float | None]]:
+    """Webhook queue depth per 5-minute slice and the worst function failure ratio per hour."""
+    health = inputs.health
+    if not health:
+        return [], []
+    depth = queue_depth_series(health["webhook_flow"], health["webhook_backlog"], start=inputs.spec.split,
+                               end=inputs.spec.end, bucket_seconds=QUEUE_SLICE_SECONDS)
+    return [float(v) for v in depth["queued"]], worst_failure_ratios(health["function_runs"])
+
+
+def report(inputs: CanaryInputs, rules: RuleSet, *, log_results: Sequence[RuleResult] = ()) -> tuple[Evaluation,
+                                                                                                          Packet]:
+    depths, ratios = health_series(inputs)
+    evaluation = evaluate(inputs.frames, rules, log_results=log_results, queue_depths=depths,
+                          function_failure_ratios=ratios)
+    verdict = evaluation.verdict
+    spec = inputs.spec
+    changes = inputs.changes.sort_values(["changed_at", "workspace", "field"]).to_dict("records") \
+        if not inputs.changes.empty else []
+    packet = build_packet(PacketInput(
+        workspaces=spec.workspaces, split=spec.split, end=spec.end, baseline_start=spec.before.start,
+        overall=verdict.overall.value, score=verdict.score, metrics=verdict.metrics, rules=verdict.rules,
+        before=evaluation.totals["canary_before"] or side_totals({}),
+        after=evaluation.totals["canary_after"] or side_totals({}),
+        settings=settings_snapshot(inputs.settings), changes=changes, rules_version=rules.version,
+    ))
+    return evaluation, packet

@@ -1,0 +1,149 @@
+"""The evidence packet of a canary window: two Markdown reports and a delta CSV, byte-identical for the
+same data and window, carrying a content hash, and holding no personal data (counts, rates, codes).
+
+Files (UTC stamps like 2026-02-18T03-18-40Z):
+  baseline-<start>-<end>.md, verification-<start>-<end>.md, pre-post-delta-<start>-<end>.csv
+where <start>-<end> is the canary window [split, end).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from analysis.canary_inputs import SideTotals
+from analysis.rules import RuleResult
+
+DELTA_COLUMNS = ("metric", "verdict", "critical", "baseline", "measured", "delta", "ci_low", "ci_high", "p_value",
+                 "threshold", "n_baseline", "n_canary", "reason")
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+
+
+def _num(value: Any) -> str:
+    """Fixed, platform-stable formatting (the packet must be byte-identical for the same data)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.6f}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Packet:
+    files: dict[str, bytes]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class PacketInput:
+    workspaces: tuple[str, ...]
+    split: datetime
+    end: datetime
+    baseline_start: datetime
+    overall: str  # PASS | MARGINAL | FAIL | INSUFFICIENT_DATA
+    score: float | None
+    metrics: Sequence[Any]  # analysis.verdicts.MetricVerdict
+    rules: Sequence[RuleResult]
+    before: SideTotals
+    after: SideTotals
+    settings: Sequence[Mapping[str, Any]]  # the canary workspaces' settings rows (toggles only)
+    changes: Sequence[Mapping[str, Any]]  # audit rows in [baseline_start, end)
+    rules_version: str
+
+
+def _metric_row(metric: Any) -> dict[str, str]:
+    ci = getattr(metric, "ci", None) or (None, None)
+    return {
+        "metric": metric.metric, "verdict": getattr(metric.verdict, "value", str(metric.verdict)),
+        "critical": _num(bool(metric.critical)), "baseline": _num(metric.baseline), "measured": _num(metric.measured),
+        "delta": _num(metric.delta), "ci_low": _num(ci[0]), "ci_high": _num(ci[1]), "p_value": _num(metric.p_value),
+        "threshold": _num(metric.threshold), "n_baseline": _num(metric.n_baseline), "n_canary": _num(metric.n_canary),
+        "reason": metric.reason,
+    }
+
+
+def delta_csv(metrics: Sequence[Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DELTA_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for metric in sorted(metrics, key=lambda m: m.metric):
+        writer.writerow(_metric_row(metric))
+    return out.getvalue()
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_num(c).replace("|", "/") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _sample_sizes(totals: SideTotals) -> list[tuple[str, int]]:
+    return [("evaluated drafts", totals.evaluated), ("scored drafts", totals.scored),
+            ("needs_review drafts", totals.needs_review), ("gate decisions", totals.gate_total),
+            ("booking-gate decisions", totals.booking_total), ("revision attempts", totals.revision_attempted),
+            ("bundle calls", totals.bundle_calls), ("revise calls", totals.revise_calls)]
+
+
+def baseline_markdown(p: PacketInput) -> str:
+    window = f"[{p.baseline_start:%Y-%m-%d %H:%M:%S}, {p.split:%Y-%m-%d %H:%M:%S}) UTC"
+    parts = [
+        f"# Baseline: {', '.join(p.workspaces)}", "",
+        f"Baseline window {window}, the equal-length window before the split. Rules version {p.rules_version}.", "",
+        "## Settings now", "",
+        _table(["workspace", *sorted(k for k in (p.settings[0] if p.settings else {}) if k != "workspace")],
+               [[row["workspace"], *[row[k] for k in sorted(row) if k != "workspace"]] for row in p.settings]), "",
+        "## Sample sizes (baseline)", "", _table(["measure", "n"], _sample_sizes(p.before)), "",
+        "## Baseline values", "",
+        _table(["metric", "baseline", "n_baseline"],
+               [[m.metric, m.baseline, m.n_baseline] for m in sorted(p.metrics, key=lambda m: m.metric)]), "",
+    ]
+    return "\n".join(parts)
+
+
+def verification_markdown(p: PacketInput) -> str:
+    window = f"[{p.split:%Y-%m-%d %H:%M:%S}, {p.end:%Y-%m-%d %H:%M:%S}) UTC"
+    score = "n/a" if p.score is None else f"{p.score:.1f}"
+    metric_rows = [[r["metric"], r["verdict"], r["baseline"], r["measured"], r["delta"],
+                    f"[{r['ci_low']}, {r['ci_high']}]" if r["ci_low"] else "", r["p_value"], r["threshold"],
+                    r["n_baseline"], r["n_canary"], r["reason"]]
+                   for r in (_metric_row(m) for m in sorted(p.metrics, key=lambda m: m.metric))]
+    rule_rows = [[r.rule.id, r.status.value, r.measured, r.rule.operator, r.threshold, r.reason]
+                 for r in sorted(p.rules, key=lambda r: r.rule.id)]
+    change_rows = [[f"{c['changed_at']:%Y-%m-%d %H:%M:%S}", c["workspace"], c["field"], c["old_value"],
+                    c["new_value"], c["actor"]] for c in p.changes]
+    parts = [
+        f"# Verification: {', '.join(p.workspaces)}", "",
+        f"Canary window {window}. Overall **{p.overall}** (score {score}). Rules version {p.rules_version}.", "",
+        "## Metrics", "",
+        _table(["metric", "verdict", "baseline", "measured", "delta", "95% CI", "p", "threshold", "n base",
+                "n canary", "reason"], metric_rows), "",
+        "## Rollback rules", "", _table(["rule", "status", "measured", "op", "threshold", "reason"], rule_rows), "",
+        "## Sample sizes (canary window)", "", _table(["measure", "n"], _sample_sizes(p.after)), "",
+        "## Rollout changes in the baseline and canary windows", "",
+        _table(["changed at (UTC)", "workspace", "field", "old", "new", "by"], change_rows) if change_rows
+        else "None recorded.", "",
+    ]
+    return "\n".join(parts)
+
+
+def build_packet(p: PacketInput) -> Packet:
+    suffix = f"{stamp(p.split)}-{stamp(p.end)}"
+    baseline = baseline_markdown(p)
+    delta = delta_csv(p.metrics)
+    verification = verification_markdown(p)
+    digest = hashlib.sha256("\n\0".join((baseline, delta, verification)).encode()).hexdigest()
+    verification += f"Content hash (sha256 of the baseline report, the delta CSV and this report above): `{digest}`\n"
+    return Packet({f"baseline-{suffix}.md": baseline.encode(), f"verification-{suffix}.md": verification.encode(),
+                   f"pre-post-delta-{suffix}.csv": delta.encode()}, digest)

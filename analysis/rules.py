@@ -1,0 +1,390 @@
+"""The versioned rollback rules (analysis/default_rules.toml) and their threshold evaluation.
+
+A rule names a signal, the window it is measured over, a comparison and a threshold, what missing data
+means, and the ordered rollback levers an operator pulls when it trips (DATA_CONTRACT.md section 2).
+Thresholds are ABSOLUTE, in the signal's own unit: for the vs_baseline comparisons the threshold is
+compared with `measured - baseline` (0.10 on a rate means ten percentage points), never a ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = [
+    "DATABASE_SIGNALS",
+    "KILL_SWITCHES",
+    "LOG_SIGNALS",
+    "WORKSPACE_TOGGLES",
+    "RollbackStep",
+    "Rule",
+    "RuleResult",
+    "RuleSet",
+    "RuleStatus",
+    "RulesError",
+    "evaluate_slices",
+    "evaluate_threshold",
+    "load_rules",
+    "parse_rules",
+]
+
+
+@dataclass(frozen=True)
+class RollbackStep:
+    """One lever, in the order the operator pulls them.
+
+    kind: "env" (set the global kill switch `name` to 1), "toggle" (turn the WorkspaceSettings column
+    `name` off for the canary), "policy" (roll ConfidencePolicy `name` back), "budget" (reset the
+    leadContextBundleBudgets profile `name`), or "note" (an instruction with no lever).
+    """
+
+    kind: str
+    text: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    source: str  # "database" | "logs"
+    signal: str
+    window_minutes: int
+    comparison: str
+    threshold: float
+    rollback: tuple[RollbackStep, ...]
+    watch: str
+    failure_limit: int = 1  # consecutive failing evaluations / slices before it trips
+    no_data: str = "insufficient"  # "insufficient" | "pass" | "fail"
+    critical: bool = False
+    inclusive: bool = False  # True: trips AT the threshold too (>=, <=), for rules written ">= 10"
+    slice_minutes: int | None = None  # the slice length evaluate_slices expects (series rules)
+
+    @property
+    def operator(self) -> str:
+        """How the threshold reads: '>' / '>=' / '<' / '<=' / 'any'."""
+        if self.comparison == "any":
+            return "any"
+        up = self.comparison in ("gt_threshold", "vs_baseline_increase", "monotonic_growth")
+        return (">" if up else "<") + ("=" if self.inclusive else "")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    version: str
+    schema: int
+    rules: tuple[Rule, ...]
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def for_source(self, source: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.source == source)
+
+
+class RuleStatus(Enum):
+    OK = "OK"
+    TRIPPED = "TRIPPED"
+    NO_DATA = "NO_DATA"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    status: RuleStatus
+    measured: float | None
+    threshold: float
+    reason: str  # one line a person can read
+    slices_failed: int = 0  # the longest run of consecutive failing slices (1 for a single trip)
+    baseline: float | None = None
+    rollback: tuple[RollbackStep, ...] = ()  # the rule's steps, only when TRIPPED
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+SCHEMA = 1
+SOURCES = ("database", "logs")
+COMPARISONS = ("gt_threshold", "lt_threshold", "vs_baseline_increase", "vs_baseline_decrease",
+               "monotonic_growth", "any")
+NO_DATA = ("insufficient", "pass", "fail")
+#: DATA_CONTRACT.md section 2: the only *_DISABLED envs the app reads (a rollback sets them to 1).
+KILL_SWITCHES = ("LEAD_CONTEXT_BUNDLE_DISABLED", "AUTO_SEND_REVISION_DISABLED", "AUTO_SEND_DISABLED")
+#: DATA_CONTRACT.md section 2: the WorkspaceSettings bool columns a rollback can turn off.
+WORKSPACE_TOGGLES = (
+    "leadContextBundleEnabled", "followupBookingGateEnabled", "autoSendRevisionEnabled", "meetingOverseerEnabled",
+    "draftGenerationEnabled", "draftGenerationStep2Enabled", "draftVerificationStep3Enabled",
+    "aiRouteBookingProcessEnabled", "autoBookMeetings", "autoSendSkipHumanReview", "highQuotaEnabled",
+    "crmWebhookEnabled",
+)
+BUDGET_PROFILES = ("draft", "revision", "auto_send_evaluator", "meeting_overseer_gate", "followup_parse",
+                   "followup_booking_gate")
+POLICY_KEYS = ("followup.auto_book",)
+STEP_KINDS = ("env", "toggle", "policy", "budget", "note")
+#: Stable signal names. Database signals are computed by the callers from the queries; the log signals
+#: by analysis/logsignals.py (the four counted kinds plus the reversal-loop pattern).
+DATABASE_SIGNALS = (
+    "needs_review_rate", "auto_send_confidence_mean", "gate_revise_rate", "bundle_truncation_rate",
+    "revision_attempts_per_draft_max", "revision_error_count", "booking_gate_deny_error_rate",
+    "webhook_queue_depth", "function_failure_ratio",
+)
+LOG_SIGNALS = ("webhook_timeout_60s", "inbox_timeout_300s", "db_pool_timeout", "response_timing_cron_500",
+               "reversal_loop")
+_REQUIRED = ("id", "title", "source", "signal", "window_minutes", "comparison", "rollback", "watch")
+_FIELDS = (*_REQUIRED, "threshold", "failure_limit", "no_data", "critical", "inclusive", "slice_minutes")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the rule id and the field."""
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_step(fail: Callable[[str, str], NoReturn], index: int, step: object) -> dict:
+    where = f"rollback[{index}]"
+    if not isinstance(step, dict):
+        fail(where, "must be a table {kind, name, text}")
+    unknown = set(step) - {"kind", "name", "text"}
+    if unknown:
+        fail(where, f"unknown keys {sorted(unknown)}")
+    kind, name, text = step.get("kind"), step.get("name"), step.get("text")
+    if kind not in STEP_KINDS:
+        fail(f"{where}.kind", f"unknown value {kind!r} (expected one of {', '.join(STEP_KINDS)})")
+    if not isinstance(text, str) or not text.strip():
+        fail(f"{where}.text", "missing or empty")
+    allowed = {"env": KILL_SWITCHES, "toggle": WORKSPACE_TOGGLES, "budget": BUDGET_PROFILES,
+               "policy": POLICY_KEYS}.get(kind, ())
+    if kind in ("env", "toggle", "budget") and name is None:
+        fail(f"{where}.name", f"missing (a {kind} step names its lever)")
+    if name is not None and name not in allowed:
+        fail(f"{where}.name", f"unknown {kind} lever {name!r} (expected one of {', '.join(allowed) or 'none'})")
+    return {"kind": kind, "text": text.strip(), "name": name}
+
+
+def _check_rule(index: int, raw: object) -> dict:
+    """The Rule fields of one table, or RulesError naming the rule and field."""
+    if not isinstance(raw, dict):
+        raise RulesError(f"rule #{index + 1}: must be a table")
+    label = f"rule {raw['id']!r}" if isinstance(raw.get("id"), str) else f"rule #{index + 1}"
+
+    def fail(field: str, problem: str) -> NoReturn:
+        raise RulesError(f"{label}: field {field!r}: {problem}")
+
+    for field in _REQUIRED:
+        if field not in raw:
+            fail(field, "missing")
+    for field in sorted(set(raw) - set(_FIELDS)):
+        fail(field, "unknown field")
+    rule = {"failure_limit": 1, "no_data": "insufficient", "critical": False, "inclusive": False,
+            "slice_minutes": None, "threshold": 0.0, **raw}
+    for field in ("id", "title", "signal", "watch"):
+        if not isinstance(rule[field], str) or not rule[field].strip():
+            fail(field, "must be a non-empty string")
+    if not rule["id"].replace("_", "").isalnum() or not rule["id"].islower():
+        fail("id", "use lower_snake_case")
+    for field, choices in (("source", SOURCES), ("comparison", COMPARISONS), ("no_data", NO_DATA)):
+        if rule[field] not in choices:
+            fail(field, f"unknown value {rule[field]!r} (expected one of {', '.join(choices)})")
+    signals = LOG_SIGNALS if rule["source"] == "logs" else DATABASE_SIGNALS
+    if rule["signal"] not in signals:
+        fail("signal", f"unknown {rule['source']} signal {rule['signal']!r} (expected one of {', '.join(signals)})")
+    if not _is_int(rule["window_minutes"]) or rule["window_minutes"] <= 0:
+        fail("window_minutes", f"must be a positive whole number, got {rule['window_minutes']!r}")
+    if not _is_int(rule["failure_limit"]) or rule["failure_limit"] < 1:
+        fail("failure_limit", f"must be a whole number >= 1, got {rule['failure_limit']!r}")
+    if rule["source"] == "logs" and rule["failure_limit"] != 1:
+        fail("failure_limit", "log rules are judged on their worst window, so it must be 1")
+    slice_minutes = rule["slice_minutes"]
+    if slice_minutes is not None and (not _is_int(slice_minutes) or slice_minutes <= 0
+                                      or rule["window_minutes"] % slice_minutes):
+        fail("slice_minutes", f"must be a positive whole number dividing window_minutes, got {slice_minutes!r}")
+    if rule["signal"] == "reversal_loop" and slice_minutes is None:
+        fail("slice_minutes", "the reversal-loop pattern is counted in slices: set it")
+    threshold = rule["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        fail("threshold", f"must be a finite number, got {threshold!r}")
+    if "threshold" not in raw and rule["comparison"] != "any":
+        fail("threshold", "missing")
+    if threshold < 0 and rule["comparison"] not in ("lt_threshold", "vs_baseline_decrease"):
+        fail("threshold", "must not be negative")
+    for field in ("critical", "inclusive"):
+        if not isinstance(rule[field], bool):
+            fail(field, f"must be true or false, got {rule[field]!r}")
+    steps = rule["rollback"]
+    if not isinstance(steps, list) or not steps:
+        fail("rollback", "missing: list the levers in order (kill switch, workspace toggle, policy)")
+    rule["rollback"] = [_check_step(fail, i, step) for i, step in enumerate(steps)]
+    rule["threshold"], rule["title"], rule["watch"] = float(threshold), rule["title"].strip(), rule["watch"].strip()
+    return rule
+
+
+def parse_rules(text: str, *, origin: str = "rules file") -> RuleSet:
+    """A RuleSet from TOML text; RulesError names the rule id and field of the first problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{origin}: not valid TOML: {exc}") from exc
+    version, schema, tables = raw.get("version"), raw.get("schema"), raw.get("rule")
+    if not isinstance(version, str) or not version.strip():
+        raise RulesError(f"{origin}: field 'version': missing (e.g. version = \"2026-11-23.1\")")
+    if schema != SCHEMA:
+        raise RulesError(f"{origin}: field 'schema': {schema!r} is not supported (expected {SCHEMA})")
+    if not isinstance(tables, list) or not tables:
+        raise RulesError(f"{origin}: field 'rule': no [[rule]] tables")
+    rules, seen = [], set()
+    for index, table in enumerate(tables):
+        fields = _check_rule(index, table)
+        if fields["id"] in seen:
+            raise RulesError(f"rule {fields['id']!r}: field 'id': duplicate id")
+        seen.add(fields["id"])
+        rules.append(Rule(**{**fields, "rollback": tuple(RollbackStep(**s) for s in fields["rollback"])}))
+    return RuleSet(version=version.strip(), schema=schema, rules=tuple(rules))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The rules at `path`, or the packaged analysis/default_rules.toml."""
+    if path is None:
+        text = resources.files("analysis").joinpath("default_rules.toml").read_text(encoding="utf-8")
+        return parse_rules(text, origin="default_rules.toml")
+    return parse_rules(Path(path).read_text(encoding="utf-8"), origin=str(path))
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.4g}"
+
+
+def _fails(rule: Rule, value: float, baseline: float | None) -> bool:
+    """Whether one measurement breaks the rule (baseline already checked to be present if needed)."""
+    if rule.comparison == "any":
+        return value > 0
+    if rule.comparison == "vs_baseline_increase":
+        value = value - baseline
+    elif rule.comparison == "vs_baseline_decrease":
+        value = baseline - value
+    value = round(value, 9)  # 0.3 - 0.2 is 0.10000000000000003: a delta exactly at the threshold is at it
+    if rule.comparison == "lt_threshold":
+        return value <= rule.threshold if rule.inclusive else value < rule.threshold
+    return value >= rule.threshold if rule.inclusive else value > rule.threshold
+
+
+def _no_data(rule: Rule, why: str, *, baseline: float | None = None) -> RuleResult:
+    status = {"insufficient": RuleStatus.NO_DATA, "pass": RuleStatus.OK, "fail": RuleStatus.TRIPPED}[rule.no_data]
+    return RuleResult(
+        rule=rule,
+        status=status,
+        measured=None,
+        threshold=rule.threshold,
+        reason=f"{rule.title}: {why} (no data counts as {rule.no_data})",
+        slices_failed=1 if status is RuleStatus.TRIPPED else 0,
+        baseline=baseline,
+        rollback=rule.rollback if status is RuleStatus.TRIPPED else (),
+    )
+
+
+def _result(rule: Rule, tripped: bool, measured: float, reason: str, **kw: object) -> RuleResult:
+    return RuleResult(
+        rule=rule,
+        status=RuleStatus.TRIPPED if tripped else RuleStatus.OK,
+        measured=measured,
+        threshold=rule.threshold,
+        reason=reason,
+        rollback=rule.rollback if tripped else (),
+        **kw,
+    )
+
+
+def _needs_baseline(rule: Rule) -> bool:
+    return rule.comparison.startswith("vs_baseline")
+
+
+def evaluate_threshold(rule: Rule, measured: float | None, *, baseline: float | None = None) -> RuleResult:
+    """One measurement against the rule (not for monotonic_growth, which needs a series)."""
+    if rule.comparison == "monotonic_growth":
+        raise ValueError(f"rule {rule.id!r}: monotonic_growth needs a series: use evaluate_slices")
+    if _missing(measured):
+        return _no_data(rule, "no measurement", baseline=baseline)
+    if _needs_baseline(rule) and _missing(baseline):
+        return _no_data(rule, "no baseline to compare with")
+    tripped = _fails(rule, measured, baseline)
+    if _needs_baseline(rule):
+        delta = measured - baseline
+        detail = f"{_fmt(measured)} vs baseline {_fmt(baseline)} (delta {delta:+.4g}, limit {rule.operator} "
+        detail += f"{'+' if rule.comparison.endswith('increase') else '-'}{_fmt(rule.threshold)})"
+    elif rule.comparison == "any":
+        detail = f"{_fmt(measured)} seen (any occurrence trips)"
+    else:
+        detail = f"{_fmt(measured)} (limit {rule.operator} {_fmt(rule.threshold)})"
+    word = "TRIPPED" if tripped else "ok"
+    return _result(rule, tripped, measured, f"{rule.title}: {word}, {detail}", slices_failed=int(tripped),
+                   baseline=baseline)
+
+
+def _unit_states(rule: Rule, values: Sequence[float | None], baseline: float | None) -> list[bool | None]:
+    """Per slice (or, for monotonic_growth, per step between neighbours): True fails, None missing."""
+    if rule.comparison == "monotonic_growth":
+        pairs = zip(values, values[1:], strict=False)
+        return [None if _missing(a) or _missing(b) else _fails(rule, b - a, None) for a, b in pairs]
+    return [None if _missing(v) else _fails(rule, v, baseline) for v in values]
+
+
+def _longest_run(states: list[bool | None], missing_fails: bool) -> tuple[int, int]:
+    """(length, end index exclusive) of the longest run of consecutive failing units."""
+    best, best_end, run = 0, 0, 0
+    for index, state in enumerate(states):
+        run = run + 1 if state or (state is None and missing_fails) else 0
+        if run > best:
+            best, best_end = run, index + 1
+    return best, best_end
+
+
+def evaluate_slices(
+    rule: Rule, slice_values: Sequence[float | None], *, baseline: float | None = None
+) -> RuleResult:
+    """A time-ordered series of slice values: trips when `failure_limit` consecutive slices fail.
+
+    For monotonic_growth each step between neighbouring slices is a unit, and a step fails when the
+    value grew by more than the threshold (0: any growth; a flat or draining step breaks the run), so
+    30 minutes of growth in 5-minute slices is failure_limit = 6 steps. A missing slice breaks a run,
+    unless no_data = "fail", where it counts as failing. All slices missing: per no_data.
+    """
+    values = list(slice_values)
+    if _needs_baseline(rule) and _missing(baseline):
+        return _no_data(rule, "no baseline to compare with")
+    states = _unit_states(rule, values, baseline)
+    if all(state is None for state in states):
+        return _no_data(rule, f"no data in {len(values)} slices", baseline=baseline)
+    run, end = _longest_run(states, missing_fails=rule.no_data == "fail")
+    tripped = run >= rule.failure_limit
+    present = [float(v) for v in values if not _missing(v)]
+    if rule.comparison == "monotonic_growth":
+        first, last = values[end - run] if run else None, values[end] if run else None
+        measured = last - first if run and not (_missing(first) or _missing(last)) else 0.0
+        detail = f"grew {run} steps in a row (by {_fmt(measured)}), limit {rule.failure_limit} steps"
+    else:
+        low = rule.comparison in ("lt_threshold", "vs_baseline_decrease")
+        measured = min(present) if low else max(present)
+        detail = f"{run} consecutive failing slices (limit {rule.failure_limit}), worst slice {_fmt(measured)}"
+        limit = f"({rule.operator} {_fmt(rule.threshold)})"
+        detail += f" vs baseline {_fmt(baseline)} {limit}" if _needs_baseline(rule) else f" {limit}"
+    word = "TRIPPED" if tripped else "ok"
+    return _result(rule, tripped, measured, f"{rule.title}: {word}, {detail}", slices_failed=run, baseline=baseline)

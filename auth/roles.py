@@ -1,0 +1,26 @@
+"""The three roles and what each may do (DESIGN.md, "who")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SUPER_ADMIN = "super_admin"  # everything, including toggle writes
+    OPERATOR = "operator"  # all read pages, the canary view and the audit log
+    ANALYST = "analyst"  # read pages, comparisons and exports
+
+
+ALL_ROLES = frozenset(Role)
+READERS = ALL_ROLES
+OPERATORS = frozenset({Role.SUPER_ADMIN, Role.OPERATOR})
+ANALYSTS = frozenset({Role.SUPER_ADMIN, Role.ANALYST})
+SUPER_ADMINS = frozenset({Role.SUPER_ADMIN})
+
+
+def parse_roles(raw: object) -> frozenset[Role]:
+    """Known roles from a credentials entry; unknown names are ignored (never widen access)."""
+    if raw is None:
+        return frozenset()
+    names = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list | tuple | set | frozenset) else []
+    return frozenset(Role(n) for n in names if n in Role._value2member_map_)

@@ -1,0 +1,96 @@
+"""One measurement in its own process (so its peak memory is its own): `python -m bench.measure '<json>'`.
+
+Input: {"url", "page", "method", "start", "end", "workspaces", "reps"}. Output (one JSON line on stdout):
+cold seconds (first run on a fresh connection after DISCARD ALL), warm seconds (median of `reps` further
+runs on that connection), result bytes (the frames the page gets), raw bytes (rows pulled into pandas by
+the naive way), raw rows, the process's peak RSS in MiB and the RSS right after imports.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+import queries  # noqa: F401 - registers every query module imported below
+from bench import naive
+from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401
+from queries.filters import Window
+from queries.frame import REGISTRY
+
+#: page -> the registry prefix of its queries (issue 6's grouping)
+PAGES = {"confidence": "drafts", "revision": "revision", "overseer": "overseer", "bundle": "bundle",
+         "booking": "booking", "offload": "offload", "telemetry": "telemetry"}
+
+
+def page_queries(page: str) -> list[Callable[..., pd.DataFrame]]:
+    prefix = PAGES[page] + "."
+    return [spec.func for name, spec in sorted(REGISTRY.items()) if name.startswith(prefix)]
+
+
+def frame_bytes(frames) -> int:
+    return int(sum(f.memory_usage(deep=True).sum() for f in frames if isinstance(f, pd.DataFrame)))
+
+
+def run_bare(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
+    """Every registered query of the page, as written (aggregated in SQL)."""
+    frames = [func(conn, f) for func in page_queries(page)]
+    return frame_bytes(frames), 0, 0
+
+
+def run_naive(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
+    raw, out = naive.NAIVE[page](conn, f)
+    return frame_bytes(out.values()), frame_bytes(raw.values()), int(sum(len(r) for r in raw.values()))
+
+
+def summary_runner() -> Callable[[Connection, str, Window], tuple[int, int, int]] | None:
+    """The summary-backed calls, once queries/summaries*.py exists (None until then)."""
+    try:
+        from bench import summary_backed
+    except ImportError:
+        return None
+    return summary_backed.run
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str]) -> int:
+    args = json.loads(argv[0])
+    runner = {"bare": run_bare, "naive": run_naive, "summary": summary_runner()}[args["method"]]
+    if runner is None:
+        print(json.dumps({"error": "no summary API"}))
+        return 0
+    f = Window(datetime.fromisoformat(args["start"]), datetime.fromisoformat(args["end"]),
+               workspaces=tuple(args["workspaces"]))
+    engine = create_engine(args["url"], poolclass=NullPool)
+    base_rss = rss_mib()
+    with engine.connect() as conn:
+        conn.execute(text("DISCARD ALL"))
+        t = time.perf_counter()
+        result_bytes, raw_bytes, raw_rows = runner(conn, args["page"], f)
+        cold = time.perf_counter() - t
+        conn.rollback()
+        warm_times = []
+        for _ in range(args["reps"] if cold < 20 else 1):
+            t = time.perf_counter()
+            runner(conn, args["page"], f)
+            warm_times.append(time.perf_counter() - t)
+            conn.rollback()
+    print(json.dumps({"cold_s": cold, "warm_s": statistics.median(warm_times), "result_bytes": result_bytes,
+                      "raw_bytes": raw_bytes, "raw_rows": raw_rows, "peak_rss_mib": rss_mib(),
+                      "import_rss_mib": base_rss}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

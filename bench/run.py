@@ -1,0 +1,140 @@
+"""Measure every page's queries on a generated database: `python -m bench.run --db NAME`.
+
+For each page, window (24h, 7d, 30d, 90d ending at the dataset's end) and scope (all workspaces, the
+largest one), each method runs in its own subprocess (bench/measure.py): summary-backed (when the
+summary API exists), the bare SQL aggregate (the registered queries) and the naive way (raw rows into
+pandas, bench/naive.py). Writes bench/out/<db>.csv and .md and prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from bench.generate import db_url
+from bench.measure import PAGES
+from bench.naive import NAIVE_TABLES
+
+OUT = Path(__file__).resolve().parent / "out"
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+METHODS = ("summary", "bare", "naive")
+COLUMNS = ("page", "window", "scope", "method", "cold_s", "warm_s", "result_bytes", "raw_rows", "raw_bytes",
+           "peak_rss_mib", "note")
+
+
+def dataset(url: str) -> tuple[datetime, datetime, str, dict[str, float]]:
+    """The dataset's [start, end), its largest workspace and the estimated rows per table."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        meta = dict(conn.execute(text("SELECT key, value FROM bench.meta")).all())
+        largest = conn.execute(text('SELECT "clientId" FROM "Lead" GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).scalar()
+        rows = dict(conn.execute(text("SELECT relname, reltuples FROM pg_class c JOIN pg_namespace n "
+                                      "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind = 'r'")).all())
+    engine.dispose()
+    return datetime.fromisoformat(meta["start"]), datetime.fromisoformat(meta["end"]), largest, rows
+
+
+def measure(url: str, page: str, method: str, start: datetime, end: datetime, workspaces: list[str],
+            reps: int) -> dict:
+    args = {"url": url, "page": page, "method": method, "start": start.isoformat(), "end": end.isoformat(),
+            "workspaces": workspaces, "reps": reps}
+    done = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(args)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=1800)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def markdown(rows: list[dict]) -> str:
+    """One line per page, window and scope; the methods side by side."""
+    head = ("| page | window | scope | summary warm/cold s | bare warm/cold s | naive warm/cold s | "
+            "30x/10x: naive÷summary, bare÷summary | result KB (summary/bare/naive) | naive raw rows / MB | "
+            "peak RSS MiB (summary/bare/naive) |")
+    lines = [head, "|" + "---|" * 10]
+    keyed = {(r["page"], r["window"], r["scope"], r["method"]): r for r in rows}
+    for page in PAGES:
+        for window in WINDOWS:
+            for scope in ("all", "one"):
+                cells = [keyed.get((page, window, scope, m)) for m in METHODS]
+                if not any(cells):
+                    continue
+                lines.append(_line(page, window, scope, cells))
+    return "\n".join(lines)
+
+
+def _line(page: str, window: str, scope: str, cells: list[dict | None]) -> str:
+    def times(c):
+        if c is None:
+            return "–"
+        return c["note"] if c.get("note") else f"{c['warm_s']:.3f} / {c['cold_s']:.3f}"
+
+    def num(c, key, scale=1.0, fmt="{:.1f}"):
+        return fmt.format(c[key] / scale) if c and not c.get("note") else "–"
+
+    s, b, n = cells
+    ratio = "–"
+    if s and not s.get("note"):
+        parts = [f"{x['warm_s'] / max(s['warm_s'], 1e-6):.0f}x" if x and not x.get("note") else "–" for x in (n, b)]
+        ratio = ", ".join(parts)
+    kb = " / ".join(num(c, "result_bytes", 1024) for c in cells)
+    raw = f"{n['raw_rows']:,} / {n['raw_bytes'] / 2**20:.0f}" if n and not n.get("note") else "–"
+    rss = " / ".join(num(c, "peak_rss_mib", fmt="{:.0f}") for c in cells)
+    return f"| {page} | {window} | {scope} | {times(s)} | {times(b)} | {times(n)} | {ratio} | {kb} | {raw} | {rss} |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--windows", default=",".join(WINDOWS))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--scopes", default="all,one")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--naive-max-rows", type=float, default=4e6,
+                        help="skip the naive way when its estimated raw rows exceed this (memory guard)")
+    args = parser.parse_args(argv)
+    url = db_url(args.db)
+    start, end, largest, table_rows = dataset(url)
+    days = (end - start).total_seconds() / 86400
+    rows: list[dict] = []
+    OUT.mkdir(exist_ok=True)
+    began = time.monotonic()
+    for page in args.pages.split(","):
+        for window in args.windows.split(","):
+            for scope in args.scopes.split(","):
+                for method in args.methods.split(","):
+                    row = {"page": page, "window": window, "scope": scope, "method": method, "note": ""}
+                    estimate = sum(table_rows.get(t, 0) for t in NAIVE_TABLES[page]) * min(
+                        1.0, WINDOWS[window].total_seconds() / 86400 / days)
+                    if method == "naive" and scope == "all" and estimate > args.naive_max_rows:
+                        row["note"] = f"skipped: ~{estimate / 1e6:.1f}M raw rows"
+                    else:
+                        got = measure(url, page, method, end - WINDOWS[window], end,
+                                      [largest] if scope == "one" else [], args.reps)
+                        if "error" in got:
+                            row["note"] = got["error"][:80]
+                        row.update({k: v for k, v in got.items() if k != "error"})
+                    rows.append(row)
+                    print(f"[{time.monotonic() - began:6.0f}s] {page} {window} {scope} {method}: "
+                          f"{row.get('warm_s', row['note'])}", file=sys.stderr, flush=True)
+    with (OUT / f"{args.db}.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    table = markdown(rows)
+    (OUT / f"{args.db}.md").write_text(f"Dataset {args.db}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "
+                                       f"one workspace = the largest ({largest}).\n\n{table}\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The fixture schema, row builders, and the seeded synthetic data set (also the embedded default)."""

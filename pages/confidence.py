@@ -1,0 +1,120 @@
+"""Auto-send confidence: is the evaluator more or less sure than before, and where?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.derive import ecdf_from_histogram, sums_by, total, total_rate, with_rate
+from queries import drafts
+from ui import charts, filters, layout, tiles
+from ui.data import cached
+from ui.markers import rollout_markers
+
+layout.page_setup("Auto-send confidence", "How sure the auto-send evaluator is (AIDraft.autoSendConfidence against "
+                  "the threshold), what it decided, and what needs_review drafts became.")
+f = filters.sidebar()
+marks = rollout_markers(f)
+WIDTHS = {"0.05": 0.05, "0.01": 0.01}
+
+
+def named(frame):
+    """Workspace names in place of ids, for display."""
+    return filters.workspace_label(frame).drop(columns="workspace").rename(columns={"workspace_name": "workspace"})
+
+
+with layout.section("Headline"):
+    now, prev = cached(drafts.channel_summary, f), cached(drafts.channel_summary, f.previous())
+    tiles.headline([
+        tiles.Tile("Evaluated drafts", total(now, "evaluated"), total(prev, "evaluated"),
+                   help="Drafts with an auto-send decision (autoSendAction not NULL)."),
+        tiles.Tile("needs_review rate", total_rate(now, "needs_review", "evaluated"),
+                   total_rate(prev, "needs_review", "evaluated"), kind="rate", higher_is_better=False),
+        tiles.Tile("Mean confidence", total_rate(now, "confidence_sum", "scored"),
+                   total_rate(prev, "confidence_sum", "scored"), kind="number", higher_is_better=True,
+                   help="Over drafts with a confidence; the final, post-revision value."),
+        tiles.Tile("Auto-sent share", total_rate(now, "sends", "evaluated"), total_rate(prev, "sends", "evaluated"),
+                   kind="rate", help="send_immediate + send_delayed, of the evaluated drafts."),
+    ])
+    st.caption(f"{f.label()} against the previous equal window ({f.previous().label()}). "
+               + drafts.channel_summary.describes)
+
+with layout.section("Confidence distribution"):
+    st.subheader("Confidence distribution")
+    picked = st.segmented_control("Bucket width", list(WIDTHS), default="0.05", key="cw_conf_width")
+    width = WIDTHS[picked or "0.05"]
+    hist = cached(drafts.confidence_histogram, f, width=width)
+    used = cached(drafts.thresholds, f)
+    thresholds = sorted(used["threshold"].dropna().unique().tolist())
+    if hist.empty:
+        layout.empty_state("drafts with a confidence")
+    else:
+        hist = named(hist)
+        left, right = st.columns(2)
+        fig = charts.histogram(hist, x="lower", y="drafts", width=width, color="workspace",
+                               thresholds=thresholds, title=f"Drafts per confidence bucket ({width:g} wide)")
+        for i, note in enumerate(fig.layout.annotations):  # threshold labels stacked, not on top of each other
+            note.y = 1 - 0.08 * i
+        left.plotly_chart(fig, width="stretch")
+        points = ecdf_from_histogram(hist, lower="lower", count="drafts", width=width, by="workspace")
+        right.plotly_chart(charts.ecdf(points, x="x", count="drafts", group="workspace", thresholds=thresholds,
+                                       title="Share at or below each confidence, per workspace (ECDF)"),
+                           width="stretch")
+        listed = ", ".join(f"{t:g}" for t in thresholds) or "none"
+        st.caption(f"{drafts.confidence_histogram.describes} ECDF points sit at each bucket's upper edge. Dashed "
+                   f"lines: the thresholds drafts were judged against ({listed}, from AIDraft.autoSendThreshold).")
+
+with layout.section("Decisions over time"):
+    st.subheader("Decisions over time")
+    mix = cached(drafts.action_mix_series, f)
+    if mix.empty:
+        layout.empty_state("evaluated drafts")
+    else:
+        st.plotly_chart(charts.stacked_bars(sums_by(mix, ["bucket", "action"], ["drafts"]), x="bucket", y="drafts",
+                                            color="action", events=marks, title="Auto-send decisions over time"),
+                        width="stretch")
+        st.caption(drafts.action_mix_series.describes)
+        series = cached(drafts.needs_review_series, f)
+        rate = named(with_rate(series, "needs_review", "evaluated", by=["bucket", "workspace"]))
+        st.plotly_chart(charts.time_series(rate, y="rate", color="workspace", events=marks, percent=True,
+                                           title="needs_review rate over time", y_title="needs_review / evaluated"),
+                        width="stretch")
+        st.caption(drafts.needs_review_series.describes + " Rate = needs_review / evaluated per bucket.")
+
+with layout.section("needs_review outcomes"):
+    st.subheader("What needs_review drafts became")
+    outcomes = cached(drafts.needs_review_outcomes, f)
+    if outcomes.empty:
+        layout.empty_state("needs_review drafts")
+    else:
+        st.plotly_chart(charts.bars(named(outcomes), x="outcome", y="drafts", color="workspace", barmode="stack",
+                                    title="needs_review drafts by what became of them"), width="stretch")
+        st.caption(drafts.needs_review_outcomes.describes + " A needs_review later sent by the AI reads auto_sent.")
+
+with layout.section("By channel"):
+    st.subheader("By channel")
+    channels = cached(drafts.channel_summary, f)
+    if channels.empty:
+        layout.empty_state("evaluated drafts")
+    else:
+        table = with_rate(channels, "needs_review", "evaluated", by=["channel"], name="needs_review rate")
+        table = table.merge(with_rate(channels, "sends", "evaluated", by=["channel"], name="auto-sent share")
+                            [["channel", "auto-sent share"]], on="channel")
+        table = table.merge(with_rate(channels, "confidence_sum", "scored", by=["channel"], name="mean confidence")
+                            [["channel", "scored", "mean confidence"]], on="channel")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"needs_review rate": st.column_config.NumberColumn(format="percent"),
+                                    "auto-sent share": st.column_config.NumberColumn(format="percent"),
+                                    "mean confidence": st.column_config.NumberColumn(format="%.3f")})
+        st.caption(drafts.channel_summary.describes)
+
+with layout.section("Evaluations without a confidence"):
+    st.subheader("Evaluations without a confidence, and why")
+    unscored = cached(drafts.unscored_evaluations, f)
+    if unscored.empty:
+        st.success("Every evaluation in this window had a confidence.")
+    else:
+        st.plotly_chart(charts.bars(sums_by(unscored, ["reason_code"], ["drafts"]), x="reason_code", y="drafts",
+                                    title=f"Evaluations without a confidence by reason code "
+                                          f"({total(unscored, 'drafts'):,} in all)"), width="stretch")
+        st.caption(drafts.unscored_evaluations.describes + " Reason codes only: evaluator free text reads 'other'.")
+layout.freshness_bar()

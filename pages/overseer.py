@@ -1,0 +1,81 @@
+"""Meeting overseer: how often the gate asks for a revision, how sure it is, and what the booking gate decides."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.decisions import decision_rate, share_of
+from analysis.derive import total
+from queries import overseer
+from ui import charts, filters, layout, tiles
+from ui.data import cached
+from ui.markers import rollout_markers
+
+layout.page_setup("Meeting overseer", "MeetingOverseerDecision rows: the gate's approve vs revise decisions "
+                  "(payload.decision, lower-cased), its confidence per decision, volume by stage, and the follow-up "
+                  "booking gate's approve / needs_clarification / deny. No channel column: the channel filter "
+                  "does not apply.")
+f = filters.sidebar(channel=False)
+marks = rollout_markers(f)
+
+with layout.section("Headline"):
+    gate, gate_prev = cached(overseer.gate_decision_series, f), cached(overseer.gate_decision_series, f.previous())
+    book, book_prev = cached(overseer.booking_gate_series, f), cached(overseer.booking_gate_series, f.previous())
+    tiles.headline([
+        tiles.Tile("Gate decisions", total(gate, "decisions"), total(gate_prev, "decisions")),
+        tiles.Tile("Gate revise rate", share_of(gate, "revise"), share_of(gate_prev, "revise"), kind="rate",
+                   higher_is_better=False, help="revise / all gate decisions (other codes count in the total)"),
+        tiles.Tile("Booking-gate decisions", total(book, "decisions"), total(book_prev, "decisions")),
+        tiles.Tile("Booking-gate deny rate", share_of(book, "deny"), share_of(book_prev, "deny"), kind="rate",
+                   higher_is_better=False),
+    ])
+
+with layout.section("Gate decisions"):
+    gate = cached(overseer.gate_decision_series, f)
+    if gate.empty:
+        layout.empty_state("gate decisions")
+    else:
+        over_time = decision_rate(gate, "revise", by=["bucket"], name="revise_rate")
+        st.plotly_chart(charts.time_series(over_time, y="revise_rate", events=marks, percent=True,
+                                           title="Gate revise rate over time (chosen workspaces together)",
+                                           y_title="revise / all gate decisions"), width="stretch")
+        st.caption(overseer.gate_decision_series.describes)
+        by_ws = filters.workspace_label(decision_rate(gate, "revise", by=["workspace"], name="revise_rate"))
+        st.plotly_chart(charts.bars(by_ws, x="workspace_name", y="revise_rate", percent=True,
+                                    title="Gate revise rate by workspace", y_title="revise / all gate decisions"),
+                        width="stretch")
+        st.caption("The same decisions summed per workspace over the whole window.")
+        st.dataframe(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]], hide_index=True,
+                     width="stretch", column_config={"workspace_name": "workspace",
+                                                     "revise_rate": st.column_config.NumberColumn(format="percent")})
+
+with layout.section("Gate confidence"):
+    hist = cached(overseer.gate_confidence_histogram, f)
+    if hist.empty:
+        layout.empty_state("gate decisions with a confidence")
+    else:
+        shown = hist.groupby(["lower", "decision"], as_index=False)["decisions"].sum()
+        st.plotly_chart(charts.histogram(shown, x="lower", y="decisions", width=0.1, color="decision",
+                                         y_title="gate decisions", title="Gate confidence per decision"),
+                        width="stretch")
+        st.caption(overseer.gate_confidence_histogram.describes + " Buckets of 0.1; 1.0 has a bucket of its own.")
+
+with layout.section("Volume and booking gate"):
+    left, right = st.columns(2)
+    volume = cached(overseer.stage_volume, f)
+    if volume.empty:
+        left.info("No overseer rows in this window.", icon=":material/inbox:")
+    else:
+        left.plotly_chart(charts.bars(volume.groupby("stage", as_index=False)["decisions"].sum(), x="stage",
+                                      y="decisions", title="Overseer decisions by stage"), width="stretch")
+        left.caption(overseer.stage_volume.describes)
+    book = cached(overseer.booking_gate_series, f)
+    if book.empty:
+        right.info("No booking-gate decisions in this window.", icon=":material/inbox:")
+    else:
+        right.plotly_chart(charts.stacked_bars(book.groupby(["bucket", "decision"], as_index=False)["decisions"].sum(),
+                                               x="bucket", y="decisions", color="decision", events=marks,
+                                               title="Booking gate: approve / needs_clarification / deny"),
+                           width="stretch")
+        right.caption(overseer.booking_gate_series.describes)
+layout.freshness_bar()

@@ -1,0 +1,79 @@
+"""Telemetry hygiene: which top-level keys AIInteraction.metadata holds (DATA_CONTRACT.md section 6).
+
+The rollout plans require the metadata to hold statistics only. These queries return key names and
+counts, never values: a long string under a key is counted, not shown. Windowed on
+`AIInteraction.createdAt`; AIInteraction has no channel column, so the channel filter does not apply.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, case, func, or_, select, true
+
+from db import upstream as up
+from queries.dialect import JSON_ENTRY_COLUMNS, json_entries, json_has
+from queries.filters import Window
+from queries.frame import query, read_frame
+
+ai = up.ai_interaction
+meta = ai.c["metadata"]
+
+#: The four keys upstream's sanitizer keeps on LLM-call metadata.
+LLM_CALL_KEYS = frozenset({"leadContextBundle", "followupParse", "bookingGate", "autoSendRevision"})
+#: Features that write their metadata directly, bypassing the sanitizer, and the keys they write.
+DIRECT_KEYS: dict[str, frozenset[str]] = {
+    "ai.route_skipped": frozenset({"routeSkip"}),
+    "auto_send.revision_loop": frozenset({
+        "runId", "draftId", "stopReason", "iterationsUsed", "threshold", "startConfidence", "endConfidence",
+        "deltaConfidence", "cacheHits", "elapsedMs", "channel",
+    }),
+}
+
+
+def documented_keys(feature_id: str) -> frozenset[str]:
+    """The top-level metadata keys the contract documents for a featureId."""
+    return DIRECT_KEYS.get(feature_id, LLM_CALL_KEYS)
+
+
+@query("Top-level AIInteraction.metadata keys per featureId: rows holding each key, whether the key is "
+       "documented, and rows where it holds a long string (names and counts only), created in the window.")
+def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd.DataFrame:
+    """`long_strings` counts rows whose value under the key is a string longer than `max_len` characters."""
+    entries = json_entries(meta).table_valued(*JSON_ENTRY_COLUMNS)
+    long_string = (entries.c.type == "text") & (func.length(entries.c.value) > int(max_len))
+    stmt = (
+        select(
+            ai.c.clientId.label("workspace"),
+            ai.c.featureId.label("feature_id"),
+            entries.c.key.label("key"),
+            func.count().label("rows"),
+            func.coalesce(func.sum(case((long_string, 1), else_=0)), 0).label("long_strings"),
+        )
+        .select_from(ai.join(entries, true()))
+        .where(*f.clauses(time=ai.c.createdAt, workspace=ai.c.clientId))
+        .group_by("workspace", "feature_id", "key")
+        .order_by("workspace", "feature_id", "key")
+    )
+    frame = read_frame(conn, stmt)
+    documented = [key in documented_keys(feature) for feature, key in zip(frame["feature_id"], frame["key"],
+                                                                          strict=True)]
+    frame.insert(4, "documented", pd.Series(documented, index=frame.index, dtype=bool))
+    return frame
+
+
+@query("AIInteraction rows per featureId and how many have no metadata (SQL NULL or JSON null), "
+       "created in the window.")
+def metadata_presence(conn: Connection, f: Window) -> pd.DataFrame:
+    missing = or_(meta.is_(None), json_has(meta) == 0)
+    stmt = (
+        select(
+            ai.c.clientId.label("workspace"),
+            ai.c.featureId.label("feature_id"),
+            func.count().label("rows"),
+            func.coalesce(func.sum(case((missing, 1), else_=0)), 0).label("without_metadata"),
+        )
+        .where(*f.clauses(time=ai.c.createdAt, workspace=ai.c.clientId))
+        .group_by("workspace", "feature_id")
+        .order_by("workspace", "feature_id")
+    )
+    return read_frame(conn, stmt)

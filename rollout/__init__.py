@@ -1,0 +1,1 @@
+"""The write side: toggles, kill-switch reading, the audit log, concurrency rules."""

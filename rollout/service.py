@@ -1,0 +1,121 @@
+"""The one way canarywatch writes upstream settings: checked, locked, compared, audited, atomic.
+
+Every write (a toggle or the bundle budgets) runs in one transaction that locks the workspace's
+settings row, refuses if the value is no longer what the user saw (never a lost update), creates a
+missing row the way upstream would, updates the column and `updatedAt`, and records the change in
+canarywatch's audit log. Either all of it commits or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from auth.roles import Role
+from auth.session import User
+from db import upstream as up
+from db.state import audit_log, ensure_state_schema
+from queries.filters import naive_utc
+from rollout.budgets import CLEAR, validate_budgets
+
+TOGGLE_FIELDS = (
+    "leadContextBundleEnabled", "followupBookingGateEnabled", "autoSendRevisionEnabled",
+    "meetingOverseerEnabled", "draftGenerationEnabled", "draftGenerationStep2Enabled",
+    "draftVerificationStep3Enabled", "aiRouteBookingProcessEnabled", "autoBookMeetings",
+)
+BUDGETS_FIELD = "leadContextBundleBudgets"
+MAX_REASON = 500  # the page's limit too
+settings = up.workspace_settings
+
+
+class WriteRefused(Exception):
+    """The write was not made; the message says why and is safe to show."""
+
+
+class StaleWrite(WriteRefused):
+    """Someone changed the value after the user saw it; nothing was written."""
+
+    def __init__(self, field: str, current: Any):
+        super().__init__(f"{field} was changed by someone else meanwhile; it is now {json.dumps(current)}. "
+                         "Nothing was written: look at the new value and decide again.")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Change:
+    workspace: str
+    field: str
+    old: Any
+    new: Any
+    at: datetime
+    actor: str
+    created_settings_row: bool
+
+
+_schema_ready: set[int] = set()
+
+
+def set_toggle(engine: Engine, actor: User, workspace: str, field: str, *, expected_old: bool, new: bool,
+               reason: str, now: datetime | None = None) -> Change:
+    """Switch one rollout toggle for one workspace."""
+    if field not in TOGGLE_FIELDS:
+        raise WriteRefused(f"{field!r} is not a toggle canarywatch may change")
+    if not isinstance(new, bool) or not isinstance(expected_old, bool):
+        raise WriteRefused("a toggle is either on or off")
+    return _write(engine, actor, workspace, field, expected_old, new, reason, now)
+
+
+def set_budgets(engine: Engine, actor: User, workspace: str, *, expected_old: dict[str, Any] | None,
+                new: dict[str, Any] | type[CLEAR], reason: str, now: datetime | None = None) -> Change:
+    """Replace the bundle budgets JSON, or clear it (upstream stores the JSON literal null)."""
+    value = None if new is CLEAR else validate_budgets(new)
+    return _write(engine, actor, workspace, BUDGETS_FIELD, expected_old, value, reason, now)
+
+
+def _write(engine: Engine, actor: User, workspace: str, field: str, expected_old: Any, new: Any, reason: str,
+           now: datetime | None) -> Change:
+    if Role.SUPER_ADMIN not in actor.roles:
+        raise WriteRefused("only a super_admin may change rollout settings")
+    if not reason or not reason.strip():
+        raise WriteRefused("a reason is required for every change")
+    if len(reason.strip()) > MAX_REASON:
+        raise WriteRefused(f"a reason has at most {MAX_REASON} characters")
+    if id(engine) not in _schema_ready:
+        ensure_state_schema(engine)
+        _schema_ready.add(id(engine))
+    when = naive_utc(now or datetime.now(UTC))
+    with engine.begin() as conn:
+        if conn.execute(select(up.client.c.id).where(up.client.c.id == workspace)).first() is None:
+            raise WriteRefused(f"unknown workspace {workspace!r}")
+        created = _ensure_settings_row(conn, workspace, when)
+        current = conn.execute(
+            select(settings.c[field]).where(settings.c.clientId == workspace).with_for_update()
+        ).scalar_one()
+        if current != expected_old:
+            raise StaleWrite(field, current)
+        stored = JSON.NULL if field == BUDGETS_FIELD and new is None else new
+        target = update(settings).where(settings.c.clientId == workspace)
+        conn.execute(target.values({field: stored, "updatedAt": when}))
+        _write_audit(conn, when, actor.username, workspace, field, current, new, reason.strip())
+    return Change(workspace, field, current, new, when.replace(tzinfo=UTC), actor.username, created)
+
+
+def _ensure_settings_row(conn: Connection, workspace: str, when: datetime) -> bool:
+    """Insert the upstream-default row if missing; two writers racing here both end up with one row."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(settings).values(id=str(uuid.uuid4()), clientId=workspace, createdAt=when, updatedAt=when)
+    inserted = conn.execute(stmt.on_conflict_do_nothing(index_elements=["clientId"]).returning(settings.c.id))
+    return inserted.first() is not None
+
+
+def _write_audit(conn: Connection, when: datetime, actor: str, workspace: str, field: str, old: Any, new: Any,
+                 reason: str) -> None:
+    conn.execute(insert(audit_log).values(changedAt=when, actor=actor, workspaceId=workspace, field=field,
+                                          oldValue=json.dumps(old, sort_keys=True),
+                                          newValue=json.dumps(new, sort_keys=True), reason=reason))

@@ -1,0 +1,80 @@
+"""No query lets personal data out: every registered query, run over rows full of sentinels, returns none.
+
+Every column that can hold message text, e-mail addresses or evaluator/overseer free text is planted
+with PII-SENTINEL values (demo/rows.py). If any query selected such a column (or a JSON key holding
+free text), its result would contain the sentinel.
+"""
+
+import importlib
+import pkgutil
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import queries
+from db import upstream as up
+from demo import rows
+from demo.sentinels import PII_EMAIL, PII_MARK
+from queries.filters import Window
+from queries.frame import REGISTRY
+from tests.seed import at
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(queries.__path__))
+for _name in MODULES:
+    importlib.import_module(f"queries.{_name}")
+
+INFRASTRUCTURE = {"canary", "dialect", "filters", "frame"}  # canary composes registered queries
+WIDE = Window(at(days=-3), at(days=3))
+
+
+def plant_everything(db) -> None:
+    seed = db.seed
+    seed.workspace("ws-a", bison="bison-a", settings={"leadContextBundleEnabled": True})
+    seed.workspace("ws-b", settings={"leadContextBundleBudgets": None})
+    when = at(minutes=-30)
+    seed.draft("ws-a", when=when, action="needs_review", confidence=0.42, channel="email")
+    seed.draft("ws-a", when=when, action="skip", confidence=None, reason="missing_draft_content")
+    seed.draft("ws-a", when=when, action="send_immediate", confidence=0.95, disposition="AUTO_SENT",
+               revision_attempted_at=when, original_confidence=0.6, revision_confidence=0.93,
+               revision_applied=True, iterations=2)
+    for stage, decision in (("extract", None), ("gate", "Revise"), ("booking_gate", "needs_clarification")):
+        seed.overseer("ws-a", when=when, stage=stage, decision=decision, confidence=0.7)
+    bundle = rows.bundle_metadata("draft", knowledge=(4000, 1200, 5, 4, 1, 3900), memory=(1200, 400, 3, 3, 0, 500))
+    seed.interaction("ws-a", when=when, feature="draft.generate.email", metadata={"leadContextBundle": bundle})
+    seed.interaction("ws-a", when=when, feature="auto_send.revise", status="error",
+                     metadata={"autoSendRevision": {"stage": "revise", "iteration": 1}})
+    seed.interaction("ws-a", when=when, feature="auto_send.revision_loop",
+                     metadata={"draftId": "draft-x", "stopReason": "threshold_met", "iterationsUsed": 2})
+    seed.interaction("ws-a", when=when, feature="followup.booking.gate",
+                     metadata={"bookingGate": {"decision": "deny", "confidence": 0.5}, "note": f"{PII_MARK} " * 20})
+    seed.appointment("ws-a", when=when, source="AUTO_BOOK")
+    seed.task("ws-a", when=when, campaign_name=f"{PII_MARK} custom campaign name")
+    seed.webhook(provider="INBOXXIA", workspace_id="bison-a", created=when, status="FAILED", attempts=3,
+                 started_at=when, finished_at=when + timedelta(minutes=1))
+    seed.webhook(provider="CRM", workspace_id="ws-b", created=when, status="PENDING")
+    seed.function_run(function="cron-followups", started=when, status="FAILED")
+    seed.job("ws-a", run_at=when, status="FAILED")
+    seed.audit("ws-a", when=when, field="leadContextBundleEnabled", old="false", new="true")
+
+
+def test_every_query_module_registers_its_queries():
+    domains = set(MODULES) - INFRASTRUCTURE
+    registered = {name.split(".", 1)[0] for name in REGISTRY}
+    assert domains <= registered, f"query modules without a registered query: {sorted(domains - registered)}"
+    assert all(spec.describes.strip() for spec in REGISTRY.values())
+
+
+def test_sentinels_are_really_in_the_database(db):
+    plant_everything(db)
+    planted = db.conn.execute(select(func.count()).where(up.ai_draft.c.content.like(f"%{PII_MARK}%"))).scalar_one()
+    assert planted == 3
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_query_result_holds_no_personal_data(db, name):
+    plant_everything(db)
+    frame = REGISTRY[name].func(db.conn, WIDE)
+    text = frame.to_csv(index=False) + repr(frame.to_dict())
+    assert PII_MARK not in text, f"{name} returned a personal-data sentinel"
+    assert PII_EMAIL not in text, f"{name} returned an e-mail address"

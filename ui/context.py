@@ -1,0 +1,47 @@
+"""The app's databases, built once per process and shared across sessions (st.cache_resource)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from db.config import DatabaseConfig, load_config
+from db.engine import read_engine, write_engine
+
+
+@dataclass(frozen=True)
+class AppContext:
+    config: DatabaseConfig
+    read: Engine
+    write: Engine
+    demo_end: object = None  # the demo Story when running on the embedded demo
+
+    @property
+    def demo(self) -> bool:
+        return self.config.demo
+
+    def describe_database(self) -> str:
+        url = make_url(self.config.read_url)
+        if url.get_backend_name() == "sqlite":
+            return f"SQLite file {Path(url.database or '').name}"
+        return f"{url.get_backend_name()} database {url.database} on {url.host}"
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def app_context() -> AppContext:
+    config = load_config()
+    story = None
+    if config.demo:
+        from demo.embedded import ensure_demo_database
+
+        story = ensure_demo_database(Path(make_url(config.read_url).database or ""))
+    return AppContext(
+        config,
+        read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms),
+        write_engine(config.write_url, statement_timeout_ms=config.statement_timeout_ms),
+        story,
+    )
