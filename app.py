@@ -10,6 +10,7 @@ from auth.session import sign_in
 from db.config import ConfigError
 from ui.context import app_context
 from ui.navigation import navigation_for
+from ui.refresher import start_summary_refresher
 
 REQUESTED, DEEP_LINK_HONOURED = "cw_requested_link", "cw_deep_link_honoured"
 
@@ -20,6 +21,7 @@ try:
 except ConfigError as exc:
     st.error(f"canarywatch is misconfigured: {exc}", icon=":material/gpp_bad:")
     st.stop()
+start_summary_refresher()
 
 if REQUESTED not in st.session_state:
     # Remember the link this session was opened with: the cookie component's first rerun forgets it.

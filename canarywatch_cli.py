@@ -2,6 +2,9 @@
 
 Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL or INSUFFICIENT_DATA, 3 bad arguments or an unreachable
 database; a one-line reason always goes to stderr. The evidence packet is written to --out.
+
+`canarywatch summaries [--backfill]`: one refresh cycle of the per-day summaries (for a cron job
+when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if it could not run.
 """
 
 from __future__ import annotations
@@ -50,14 +53,18 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--log-source", help="column/key holding the route or function (optional)")
     check.add_argument("--rules", type=Path, help="a rules file (default: the packaged rules)")
     check.add_argument("--out", type=Path, default=Path("evidence"), help="folder for the packet (default ./evidence)")
+    summaries = sub.add_parser("summaries", help="refresh the per-day summaries once")
+    summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
+    summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
+    summaries.add_argument("--now", type=_moment, help="refresh as of this UTC time (default: now)")
     return top
 
 
-def _engine(url: str | None):
+def _config(url: str | None):
+    """The database configuration (DATABASE_URL or --database-url; the demo database is built if needed)."""
     import os
 
     from db.config import ConfigError, load_config
-    from db.engine import read_engine
 
     env = dict(os.environ)
     if url:
@@ -70,6 +77,13 @@ def _engine(url: str | None):
         from demo.embedded import ensure_demo_database
 
         ensure_demo_database(Path(config.read_url.removeprefix("sqlite:///")))
+    return config
+
+
+def _engine(url: str | None):
+    from db.engine import read_engine
+
+    config = _config(url)
     return read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)
 
 
@@ -142,10 +156,26 @@ def check(args: argparse.Namespace) -> int:
     return EXIT[verdict.overall.value]
 
 
+def refresh(args: argparse.Namespace) -> int:
+    from db.engine import write_engine
+    from rollout.summaries import refresh_summaries
+
+    config = _config(args.database_url)
+    engine = write_engine(config.write_url, statement_timeout_ms=max(config.statement_timeout_ms, 120_000))
+    try:
+        report = refresh_summaries(engine, now=args.now, backfill=args.backfill)
+    except SQLAlchemyError as exc:
+        raise UsageError(f"the summaries could not be refreshed ({type(exc).__name__})") from None
+    finally:
+        engine.dispose()
+    print(report.line(), file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        return check(args)
+        return refresh(args) if args.command == "summaries" else check(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT

@@ -18,7 +18,8 @@ from queries.filters import Window, default_bucket_seconds, naive_utc
 from queries.frame import read_frame
 
 D, L, AI, MOD = up.ai_draft, up.lead, up.ai_interaction, up.meeting_overseer_decision
-W, FR, JOB, APPT, TASK = up.webhook_event, up.background_function_run, up.background_job, up.appointment, up.follow_up_task
+W, FR, JOB = up.webhook_event, up.background_function_run, up.background_job
+APPT, TASK = up.appointment, up.follow_up_task
 Frames = dict[str, pd.DataFrame]
 
 
@@ -133,7 +134,8 @@ def bundle(conn: Connection, f: Window) -> tuple[Frames, Frames]:
     truncated = (numeric.filter(like="truncated").fillna(0) > 0).any(axis=1)
     rows = pd.concat([raw[["bucket", "workspace"]], flat.get("profile"), numeric], axis=1)[has]
     out = {"series": rows.assign(truncated=truncated[has]).groupby(["bucket", "workspace", "profile"]).sum(),
-           "coverage": raw.assign(with_bundle=has).groupby(["workspace", "featureId"])["with_bundle"].agg(["size", "sum"])}
+           "coverage": raw.assign(with_bundle=has).groupby(["workspace", "featureId"])["with_bundle"]
+           .agg(["size", "sum"])}
     return {"calls": raw}, out
 
 
@@ -177,7 +179,8 @@ def offload(conn: Connection, f: Window) -> tuple[Frames, Frames]:
         inside = events[(events[col] >= f.start) & (events[col] < f.end)]
         flows.append(inside.groupby([inside[col].dt.floor(f"{default_bucket_seconds(f)}s"), "workspace",
                                      "provider"]).size().rename(kind))
-    backlog = events[(events["createdAt"] < f.start) & (events["finishedAt"].isna() | (events["finishedAt"] >= f.start))]
+    open_at_start = events["finishedAt"].isna() | (events["finishedAt"] >= f.start)
+    backlog = events[(events["createdAt"] < f.start) & open_at_start]
     runs["bucket"] = _bucket(runs, "createdAt", f)
     out = {"flow": pd.concat(flows, axis=1).fillna(0).reset_index(),
            "backlog": backlog.groupby(["workspace", "provider"]).size().reset_index(),
@@ -192,8 +195,8 @@ def telemetry(conn: Connection, f: Window) -> tuple[Frames, Frames]:
             zip(raw["workspace"], raw["featureId"], raw["metadata"], strict=True)
             if isinstance(m, dict) for k, v in m.items()]
     frame = pd.DataFrame(keys, columns=["workspace", "feature_id", "key", "long_string"])
-    out = {"keys": frame.groupby(["workspace", "feature_id", "key"]).agg(rows=("key", "size"),
-                                                                         long_strings=("long_string", "sum")).reset_index(),
+    by_key = frame.groupby(["workspace", "feature_id", "key"])
+    out = {"keys": by_key.agg(rows=("key", "size"), long_strings=("long_string", "sum")).reset_index(),
            "presence": raw.assign(missing=[not isinstance(m, dict) or not m for m in raw["metadata"]])
            .groupby(["workspace", "featureId"])["missing"].agg(["size", "sum"]).reset_index()}
     return {"calls": raw}, out

@@ -17,6 +17,7 @@ from db import upstream as up
 from queries.dialect import json_has, json_is_true, json_number, json_text, time_bucket
 from queries.filters import Window, default_bucket_seconds
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, SERIES, TEXT, TIME, TOTAL, Summary
 
 ai = up.ai_interaction
 meta = ai.c["metadata"]
@@ -42,7 +43,10 @@ def _sum(expr: ColumnElement) -> ColumnElement:
 
 
 @query("AUTO_BOOK appointments (Appointment.source) per status and time bucket of Appointment.createdAt "
-       "in the window; a later webhook or reconcile relabels the source, so this may undercount.")
+       "in the window; a later webhook or reconcile relabels the source, so this may undercount.",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "status": TEXT, "bookings": COUNT},
+           appt.c.createdAt, variants=SERIES, ignores_channel=True))
 def auto_book_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     seconds = bucket_seconds or default_bucket_seconds(f)
     stmt = (
@@ -61,7 +65,10 @@ def auto_book_series(conn: Connection, f: Window, *, bucket_seconds: int | None 
 
 
 @query("Appointments per source (Appointment.source: AUTO_BOOK, WEBHOOK, RECONCILE_CRON, ...) created in "
-       "the window; shows how many bookings other paths may have relabelled.")
+       "the window; shows how many bookings other paths may have relabelled.",
+       summary=Summary(
+           {"workspace": TEXT, "source": TEXT, "appointments": COUNT},
+           appt.c.createdAt, ignores_channel=True))
 def appointment_sources(conn: Connection, f: Window) -> pd.DataFrame:
     stmt = (
         select(lead.c.clientId.label("workspace"), appt.c.source.label("source"),
@@ -81,7 +88,11 @@ def _gate_decision() -> ColumnElement[str]:
 
 
 @query("Booking-gate model calls (AIInteraction featureId 'followup.booking.gate') per metadata.bookingGate "
-       "decision and status: calls, .retryN calls, gate confidence sum, created in the window.")
+       "decision and status: calls, .retryN calls, gate confidence sum, created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "decision": TEXT, "status": TEXT, "calls": COUNT, "retries": COUNT,
+            "confidence_sum": TOTAL, "scored": COUNT},
+           ai.c.createdAt, ignores_channel=True))
 def booking_gate_calls(conn: Connection, f: Window) -> pd.DataFrame:
     confidence = json_number(meta, "bookingGate", "confidence")
     stmt = (
@@ -103,7 +114,11 @@ def booking_gate_calls(conn: Connection, f: Window) -> pd.DataFrame:
 
 @query("Proposed-time parse calls (AIInteraction featureId 'followup.parse_proposed_times', "
        "metadata.followupParse): calls, parsed calls, timezone clarifications, proposed times and "
-       "confidence sums, created in the window.")
+       "confidence sums, created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "calls": COUNT, "parsed": COUNT, "needs_timezone_clarification": COUNT,
+            "proposed_times_sum": COUNT, "confidence_sum": TOTAL, "scored": COUNT},
+           ai.c.createdAt, ignores_channel=True))
 def followup_parse_calls(conn: Connection, f: Window) -> pd.DataFrame:
     """`calls` counts every row (errors and retries too); `parsed` those carrying followupParse."""
     confidence = json_number(meta, "followupParse", "confidence")
@@ -137,7 +152,10 @@ def task_trace() -> ColumnElement[str]:
 
 
 @query("Follow-up tasks of the timing path (FollowUpTask, family from campaignName) per status, created "
-       "in the window.")
+       "in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "trace": TEXT, "status": TEXT, "tasks": COUNT},
+           task.c.createdAt, ignores_channel=True))
 def followup_task_traces(conn: Connection, f: Window) -> pd.DataFrame:
     stmt = (
         select(

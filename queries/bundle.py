@@ -14,6 +14,7 @@ from db import upstream as up
 from queries.dialect import json_has, json_number, json_text, time_bucket
 from queries.filters import Window, default_bucket_seconds
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, SERIES, TEXT, TIME, Summary
 
 ai = up.ai_interaction
 meta = ai.c["metadata"]
@@ -70,7 +71,10 @@ def _measures() -> dict[str, ColumnElement]:
 
 
 @query("Model calls with lead-context-bundle stats (AIInteraction.metadata.leadContextBundle) per profile "
-       "and time bucket of createdAt: truncated calls and summed assets, entries and token estimates.")
+       "and time bucket of createdAt: truncated calls and summed assets, entries and token estimates.",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "profile": TEXT, **dict.fromkeys(_ORDER, COUNT)},
+           ai.c.createdAt, variants=SERIES, ignores_channel=True))
 def bundle_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Sums only: truncation rate = truncated / calls, mean tokens = knowledge_tokens / knowledge_calls."""
     seconds = bucket_seconds or default_bucket_seconds(f)
@@ -91,7 +95,10 @@ def bundle_series(conn: Connection, f: Window, *, bucket_seconds: int | None = N
 
 @query("Successful model calls that should carry bundle stats (draft.generate.*, draft.verify.email.step3, "
        "meeting.overseer.gate, auto_send.evaluate, followup.parse_proposed_times, followup.booking.gate) "
-       "and how many do (AIInteraction.metadata.leadContextBundle), created in the window.")
+       "and how many do (AIInteraction.metadata.leadContextBundle), created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "feature_group": TEXT, "calls": COUNT, "with_bundle": COUNT},
+           ai.c.createdAt, ignores_channel=True))
 def bundle_coverage(conn: Connection, f: Window) -> pd.DataFrame:
     """Counts only: whether the bundle is effective for a workspace (toggle AND NOT kill switch) is
     decided elsewhere, and only there is `calls - with_bundle` a count of silent fallbacks."""

@@ -15,6 +15,7 @@ from db import upstream as up
 from queries.dialect import bucket_scale, time_bucket, value_bucket
 from queries.filters import Window, default_bucket_seconds
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, FLOAT, INT, SERIES, TEXT, TIME, TOTAL, Summary
 
 D = up.ai_draft
 WORKSPACE = up.lead.c.clientId.label("workspace")
@@ -65,7 +66,10 @@ def _bucket(f: Window, bucket_seconds: int | None) -> ColumnElement:
     return time_bucket(D.c.autoSendEvaluatedAt, seconds).label("bucket")
 
 
-@query("Evaluated drafts per auto-send confidence bucket (AIDraft.autoSendConfidence, by autoSendEvaluatedAt).")
+@query("Evaluated drafts per auto-send confidence bucket (AIDraft.autoSendConfidence, by autoSendEvaluatedAt).",
+       summary=Summary(
+           {"workspace": TEXT, "bucket": INT, "lower": FLOAT, "drafts": COUNT},
+           D.c.autoSendEvaluatedAt, variants=({"width": 0.05}, {"width": 0.01})))
 def confidence_histogram(conn: Connection, f: Window, *, width: float = 0.05) -> pd.DataFrame:
     """Drafts per workspace and confidence bucket; drafts with a NULL confidence are left out.
 
@@ -85,7 +89,8 @@ def confidence_histogram(conn: Connection, f: Window, *, width: float = 0.05) ->
     return frame
 
 
-@query("Evaluated drafts per auto-send threshold in use (AIDraft.autoSendThreshold, by autoSendEvaluatedAt).")
+@query("Evaluated drafts per auto-send threshold in use (AIDraft.autoSendThreshold, by autoSendEvaluatedAt).",
+       summary=Summary({"workspace": TEXT, "threshold": FLOAT, "drafts": COUNT}, D.c.autoSendEvaluatedAt))
 def thresholds(conn: Connection, f: Window) -> pd.DataFrame:
     """The distinct thresholds drafts were judged against (the campaign's, 0.9 without one)."""
     threshold = D.c.autoSendThreshold
@@ -98,7 +103,10 @@ def thresholds(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("Evaluated drafts per time bucket and auto-send action (AIDraft.autoSendAction, by autoSendEvaluatedAt).")
+@query("Evaluated drafts per time bucket and auto-send action (AIDraft.autoSendAction, by autoSendEvaluatedAt).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "action": TEXT, "drafts": COUNT},
+           D.c.autoSendEvaluatedAt, variants=SERIES))
 def action_mix_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Drafts per bucket, workspace and action (send_immediate, send_delayed, needs_review, skip, error)."""
     action = D.c.autoSendAction
@@ -110,7 +118,10 @@ def action_mix_series(conn: Connection, f: Window, *, bucket_seconds: int | None
     return read_frame(conn, stmt)
 
 
-@query("Evaluated and needs_review drafts per time bucket (AIDraft.autoSendAction, by autoSendEvaluatedAt).")
+@query("Evaluated and needs_review drafts per time bucket (AIDraft.autoSendAction, by autoSendEvaluatedAt).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "evaluated": COUNT, "needs_review": COUNT},
+           D.c.autoSendEvaluatedAt, variants=SERIES))
 def needs_review_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """`evaluated` drafts and how many of them are `needs_review`; the rate is needs_review / evaluated."""
     stmt = (
@@ -127,7 +138,8 @@ def needs_review_series(conn: Connection, f: Window, *, bucket_seconds: int | No
     return read_frame(conn, stmt)
 
 
-@query("What needs_review drafts became: approved, edited, auto_sent, rejected or open (AIDraft.responseDisposition).")
+@query("What needs_review drafts became: approved, edited, auto_sent, rejected or open (AIDraft.responseDisposition).",
+       summary=Summary({"workspace": TEXT, "outcome": TEXT, "drafts": COUNT}, D.c.autoSendEvaluatedAt))
 def needs_review_outcomes(conn: Connection, f: Window) -> pd.DataFrame:
     """needs_review drafts evaluated in the window, by outcome.
 
@@ -161,7 +173,11 @@ def _confidence_stats() -> list[ColumnElement]:
     ]
 
 
-@query("Evaluated drafts per channel: needs_review, sends, skips, errors and confidence sums (by autoSendEvaluatedAt).")
+@query("Evaluated drafts per channel: needs_review, sends, skips, errors and confidence sums (by autoSendEvaluatedAt).",
+       summary=Summary(
+           {"workspace": TEXT, "channel": TEXT, "evaluated": COUNT, "needs_review": COUNT, "sends": COUNT,
+            "skips": COUNT, "errors": COUNT, "scored": COUNT, "confidence_sum": TOTAL, "confidence_sumsq": TOTAL},
+           D.c.autoSendEvaluatedAt))
 def channel_summary(conn: Connection, f: Window) -> pd.DataFrame:
     """Per workspace and channel: `evaluated`; `needs_review`; `sends` (send_immediate + send_delayed);
     `skips`; `errors`; `scored` (confidence not NULL) with `confidence_sum` and `confidence_sumsq`
@@ -198,7 +214,8 @@ def _reason_code() -> ColumnElement[str]:
     return case(*whens, else_="other")
 
 
-@query("Evaluated drafts without a confidence, per reason code (AIDraft.autoSendReason codes, by autoSendEvaluatedAt).")
+@query("Evaluated drafts without a confidence, per reason code (AIDraft.autoSendReason codes, by autoSendEvaluatedAt).",
+       summary=Summary({"workspace": TEXT, "reason_code": TEXT, "drafts": COUNT}, D.c.autoSendEvaluatedAt))
 def unscored_evaluations(conn: Connection, f: Window) -> pd.DataFrame:
     """Evaluated drafts whose confidence is NULL (hard blocks such as missing content), per reason code.
 
@@ -213,7 +230,11 @@ def unscored_evaluations(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("Evaluated drafts, scored drafts and confidence sums per workspace (AIDraft, by autoSendEvaluatedAt).")
+@query("Evaluated drafts, scored drafts and confidence sums per workspace (AIDraft, by autoSendEvaluatedAt).",
+       summary=Summary(
+           {"workspace": TEXT, "evaluated": COUNT, "scored": COUNT, "confidence_sum": TOTAL,
+            "confidence_sumsq": TOTAL},
+           D.c.autoSendEvaluatedAt))
 def evaluated_volume(conn: Connection, f: Window) -> pd.DataFrame:
     """Totals for a headline tile and a volume check: `evaluated`, `scored` (confidence not NULL),
     `confidence_sum` and `confidence_sumsq` over the scored drafts.

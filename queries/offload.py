@@ -14,6 +14,7 @@ from db import upstream as up
 from queries.dialect import time_bucket
 from queries.filters import Window, default_bucket_seconds, naive_utc
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, SERIES, TEXT, TIME, Summary
 
 W = up.webhook_event
 FR = up.background_function_run
@@ -35,7 +36,11 @@ def _count_by_bucket(time_col, kind: str, f: Window, seconds: int, *extra):
             .group_by(bucket, up.client.c.id, W.c.provider))
 
 
-@query("Webhook events created, started and finished (by final status) per time bucket (WebhookEvent timestamps).")
+@query("Webhook events created, started and finished (by final status) per time bucket (WebhookEvent timestamps).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "provider": TEXT, "created": COUNT, "started": COUNT,
+            "succeeded": COUNT, "failed": COUNT},
+           W.c.createdAt, variants=({"bucket_seconds": 1800}, {"bucket_seconds": 10800}), ignores_channel=True))
 def webhook_flow_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """bucket, workspace, provider, created, started, succeeded, failed: each event counted in the bucket
     of the timestamp that marks it. Retries overwrite startedAt/runAt, so only the last attempt's
@@ -84,7 +89,10 @@ def webhook_backlog_at_start(conn: Connection, f: Window) -> pd.DataFrame:
 
 
 @query("Background function runs, successes and failures per function and time bucket "
-       "(BackgroundFunctionRun.createdAt; global: the workspace filter does not apply).")
+       "(BackgroundFunctionRun.createdAt; global: the workspace filter does not apply).",
+       summary=Summary(
+           {"bucket": TIME, "function": TEXT, "runs": COUNT, "succeeded": COUNT, "failed": COUNT, "running": COUNT},
+           FR.c.createdAt, variants=SERIES, ignores_channel=True))
 def function_run_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     bucket = time_bucket(FR.c.createdAt, bucket_seconds or default_bucket_seconds(f)).label("bucket")
     stmt = (select(bucket, FR.c.functionName.label("function"), func.count().label("runs"),
@@ -113,7 +121,11 @@ def webhook_oldest_due(conn: Connection, f: Window) -> pd.DataFrame:
 
 
 @query("Webhook events created in the window by current status, their attempts and how many were retried "
-       "(attempts > 1).")
+       "(attempts > 1).",
+       summary=Summary(
+           {"workspace": TEXT, "provider": TEXT, "status": TEXT, "events": COUNT, "attempts_sum": COUNT,
+            "retried": COUNT},
+           W.c.createdAt, ignores_channel=True))
 def webhook_retries(conn: Connection, f: Window) -> pd.DataFrame:
     stmt = (select(up.client.c.id.label("workspace"), W.c.provider.label("provider"),
                    W.c.status.label("status"), func.count().label("events"),
@@ -124,7 +136,10 @@ def webhook_retries(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("Background jobs by workspace, type and current status (BackgroundJob.runAt in the window).")
+@query("Background jobs by workspace, type and current status (BackgroundJob.runAt in the window).",
+       summary=Summary(
+           {"workspace": TEXT, "type": TEXT, "status": TEXT, "jobs": COUNT},
+           JOB.c.runAt, ignores_channel=True))
 def background_job_status(conn: Connection, f: Window) -> pd.DataFrame:
     stmt = (select(JOB.c.clientId.label("workspace"), JOB.c.type.label("type"), JOB.c.status.label("status"),
                    func.count().label("jobs"))

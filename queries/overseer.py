@@ -15,6 +15,7 @@ from db import upstream as up
 from queries.dialect import bucket_scale, json_text, time_bucket, value_bucket
 from queries.filters import Window, default_bucket_seconds
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, FLOAT, INT, SERIES, TEXT, TIME, TOTAL, Summary
 
 mod = up.meeting_overseer_decision
 
@@ -50,13 +51,19 @@ def _decision_series(conn: Connection, f: Window, stage: str, known: tuple[str, 
 
 
 @query("Gate decisions (MeetingOverseerDecision stage 'gate', payload.decision lower-cased: approve, revise "
-       "or other) per time bucket of createdAt in the window.")
+       "or other) per time bucket of createdAt in the window.",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "decision": TEXT, "decisions": COUNT},
+           mod.c.createdAt, variants=SERIES, ignores_channel=True))
 def gate_decision_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     return _decision_series(conn, f, "gate", GATE_DECISIONS, bucket_seconds)
 
 
 @query("Gate decisions with a confidence, per decision and confidence bucket (MeetingOverseerDecision "
-       "stage 'gate', confidence column), created in the window.")
+       "stage 'gate', confidence column), created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "decision": TEXT, "bucket": INT, "lower": FLOAT, "decisions": COUNT},
+           mod.c.createdAt, ignores_channel=True))
 def gate_confidence_histogram(conn: Connection, f: Window, *, width: float = 0.1) -> pd.DataFrame:
     """`bucket` is the integer bucket index, `lower` its lower edge; a confidence of 1.0 has a bucket of its own."""
     scale = bucket_scale(width)
@@ -77,13 +84,19 @@ def gate_confidence_histogram(conn: Connection, f: Window, *, width: float = 0.1
 
 
 @query("Booking-gate decisions (MeetingOverseerDecision stage 'booking_gate', payload.decision: approve, "
-       "needs_clarification, deny or other) per time bucket of createdAt in the window.")
+       "needs_clarification, deny or other) per time bucket of createdAt in the window.",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "decision": TEXT, "decisions": COUNT},
+           mod.c.createdAt, variants=SERIES, ignores_channel=True))
 def booking_gate_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     return _decision_series(conn, f, "booking_gate", BOOKING_GATE_DECISIONS, bucket_seconds)
 
 
 @query("Overseer decisions per stage (extract, gate, booking_gate): rows, rows with a confidence and the "
-       "sum of confidence, created in the window.")
+       "sum of confidence, created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "stage": TEXT, "decisions": COUNT, "scored": COUNT, "confidence_sum": TOTAL},
+           mod.c.createdAt, ignores_channel=True))
 def stage_volume(conn: Connection, f: Window) -> pd.DataFrame:
     stmt = (
         select(

@@ -16,6 +16,7 @@ from queries.dialect import bucket_scale, json_text, time_bucket, value_bucket
 from queries.drafts import WORKSPACE, D, count_if, drafts_from, sum0
 from queries.filters import Window, default_bucket_seconds
 from queries.frame import query, read_frame
+from queries.summary_spec import COUNT, INT, SERIES, TEXT, TIME, TOTAL, Summary
 
 AI = up.ai_interaction
 ATTEMPTED_AT = D.c.autoSendRevisionAttemptedAt
@@ -33,7 +34,11 @@ def _attempted(f: Window, *columns):
     )
 
 
-@query("Revisions attempted and applied per time bucket, with original→revised confidence sums (AIDraft).")
+@query("Revisions attempted and applied per time bucket, with original→revised confidence sums (AIDraft).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "channel": TEXT, "attempted": COUNT, "applied": COUNT,
+            "paired": COUNT, "original_sum": TOTAL, "revised_sum": TOTAL, "delta_sum": TOTAL, "delta_sumsq": TOTAL},
+           ATTEMPTED_AT, variants=SERIES))
 def revision_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Per bucket (of `autoSendRevisionAttemptedAt`), workspace and channel.
 
@@ -64,7 +69,10 @@ def revision_series(conn: Connection, f: Window, *, bucket_seconds: int | None =
     return read_frame(conn, stmt)
 
 
-@query("Attempted revisions per original and revised confidence bucket (AIDraft, by autoSendRevisionAttemptedAt).")
+@query("Attempted revisions per original and revised confidence bucket (AIDraft, by autoSendRevisionAttemptedAt).",
+       summary=Summary(
+           {"workspace": TEXT, "original_bucket": INT, "revised_bucket": INT, "drafts": COUNT},
+           ATTEMPTED_AT))
 def revision_confidence_pairs(conn: Connection, f: Window, *, width: float = 0.05) -> pd.DataFrame:
     """A 2-D histogram of original → revision confidence; drafts missing either value are left out.
 
@@ -86,7 +94,8 @@ def revision_confidence_pairs(conn: Connection, f: Window, *, width: float = 0.0
     return read_frame(conn, stmt)
 
 
-@query("Applied revisions per channel and iteration count (AIDraft.autoSendRevisionIterations).")
+@query("Applied revisions per channel and iteration count (AIDraft.autoSendRevisionIterations).",
+       summary=Summary({"workspace": TEXT, "channel": TEXT, "iterations": INT, "drafts": COUNT}, ATTEMPTED_AT))
 def revision_iterations(conn: Connection, f: Window) -> pd.DataFrame:
     """Applied revisions by `iterations` (1-3 for email, which loops; 0 for other channels)."""
     iterations = D.c.autoSendRevisionIterations
@@ -100,7 +109,8 @@ def revision_iterations(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("Revisions attempted and applied per campaign (Lead.emailCampaignId, by AIDraft.autoSendRevisionAttemptedAt).")
+@query("Revisions attempted and applied per campaign (Lead.emailCampaignId, by AIDraft.autoSendRevisionAttemptedAt).",
+       summary=Summary({"workspace": TEXT, "campaign_id": TEXT, "attempted": COUNT, "applied": COUNT}, ATTEMPTED_AT))
 def revision_by_campaign(conn: Connection, f: Window) -> pd.DataFrame:
     """`campaign_id` is the lead's EmailCampaign id (None for leads outside a campaign)."""
     campaign = up.lead.c.emailCampaignId
@@ -113,7 +123,10 @@ def revision_by_campaign(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("auto_send.revise model calls and errors per latency bucket (AIInteraction.latencyMs, by createdAt).")
+@query("auto_send.revise model calls and errors per latency bucket (AIInteraction.latencyMs, by createdAt).",
+       summary=Summary(
+           {"workspace": TEXT, "latency_bucket_ms": INT, "calls": COUNT, "errors": COUNT},
+           AI.c.createdAt, variants=({"width_ms": 50}, {"width_ms": 500}), ignores_channel=True))
 def revise_latency_histogram(conn: Connection, f: Window, *, width_ms: int = 50) -> pd.DataFrame:
     """Revise calls (each retry is its own row) per `latency_bucket_ms` (lower edge, ms).
 
@@ -140,7 +153,10 @@ def revise_latency_histogram(conn: Connection, f: Window, *, width_ms: int = 50)
     return read_frame(conn, stmt)
 
 
-@query("auto_send.revise model calls and error rows per time bucket (AIInteraction, by createdAt).")
+@query("auto_send.revise model calls and error rows per time bucket (AIInteraction, by createdAt).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "calls": COUNT, "errors": COUNT},
+           AI.c.createdAt, variants=SERIES, ignores_channel=True))
 def revise_error_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Revise calls (each retry its own row, NULL latency included) and those with status 'error', per
     `bucket`: the series the "revision errors per 30 minutes" rollback rule is judged on."""
@@ -190,7 +206,8 @@ def revision_loop_counts(conn: Connection, f: Window) -> pd.DataFrame:
     return read_frame(conn, stmt)
 
 
-@query("Drafts whose revision columns break the contract: applied without attempt, iterations out of range (AIDraft).")
+@query("Drafts whose revision columns break the contract: applied without attempt, iterations out of range (AIDraft).",
+       summary=Summary({"workspace": TEXT, "check": TEXT, "drafts": COUNT}, D.c.autoSendEvaluatedAt))
 def revision_inconsistencies(conn: Connection, f: Window) -> pd.DataFrame:
     """Drafts per `check`, each of which should be 0:
 

@@ -14,6 +14,7 @@ from db import upstream as up
 from queries.dialect import JSON_ENTRY_COLUMNS, json_entries, json_has
 from queries.filters import Window
 from queries.frame import query, read_frame
+from queries.summary_spec import BOOL, COUNT, TEXT, Summary
 
 ai = up.ai_interaction
 meta = ai.c["metadata"]
@@ -36,7 +37,11 @@ def documented_keys(feature_id: str) -> frozenset[str]:
 
 
 @query("Top-level AIInteraction.metadata keys per featureId: rows holding each key, whether the key is "
-       "documented, and rows where it holds a long string (names and counts only), created in the window.")
+       "documented, and rows where it holds a long string (names and counts only), created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "feature_id": TEXT, "key": TEXT, "rows": COUNT, "documented": BOOL,
+            "long_strings": COUNT},
+           ai.c.createdAt, ignores_channel=True))
 def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd.DataFrame:
     """`long_strings` counts rows whose value under the key is a string longer than `max_len` characters."""
     entries = json_entries(meta).table_valued(*JSON_ENTRY_COLUMNS)
@@ -62,7 +67,10 @@ def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd
 
 
 @query("AIInteraction rows per featureId and how many have no metadata (SQL NULL or JSON null), "
-       "created in the window.")
+       "created in the window.",
+       summary=Summary(
+           {"workspace": TEXT, "feature_id": TEXT, "rows": COUNT, "without_metadata": COUNT},
+           ai.c.createdAt, ignores_channel=True))
 def metadata_presence(conn: Connection, f: Window) -> pd.DataFrame:
     missing = or_(meta.is_(None), json_has(meta) == 0)
     stmt = (

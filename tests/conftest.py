@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ from tests.backends import Backend, open_backend
 from tests.seed import Seed
 
 BACKENDS = ("sqlite", "postgresql")
+
+# No background summary refresher in the app under test (tests refresh explicitly, tests/test_summaries.py).
+os.environ.setdefault("CANARYWATCH_SUMMARY_REFRESH", "off")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

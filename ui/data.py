@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from queries.filters import Window
 from queries.frame import REGISTRY, QuerySpec
+from queries.summary import Freshness
+from queries.summary import summary_freshness as read_summary_freshness
 from ui.context import app_context
 
 TTL_SECONDS = 60
@@ -70,6 +72,16 @@ def _explain(exc: DBAPIError) -> str:
     return f"The database refused the query ({type(getattr(exc, 'orig', exc)).__name__})."
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def summary_freshness() -> Freshness | None:
+    """How fresh the per-day summaries are (None when the database cannot say)."""
+    try:
+        with app_context().read.connect() as conn:
+            return read_summary_freshness(conn)
+    except SQLAlchemyError:
+        return None
+
+
 def start_run() -> None:
     """Called at the top of every page run: the "refreshed at" time is the oldest read of this run."""
     st.session_state.pop(REFRESHED_AT_KEY, None)
@@ -78,6 +90,7 @@ def start_run() -> None:
 def refresh() -> None:
     """Forget every cached result so the next read goes to the database."""
     _run.clear()
+    summary_freshness.clear()
 
 
 def refreshed_at() -> datetime | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import streamlit as st
 
+from analysis.summary_freshness import freshness_sentence
 from auth.roles import READERS, Role
 from auth.session import User, guard
 from db.config import ConfigError
@@ -43,6 +45,9 @@ def freshness_bar() -> None:
     left, right = st.columns([4, 1])
     when = data.refreshed_at()
     left.caption(f"Refreshed at {when:%Y-%m-%d %H:%M:%S} UTC · cached for {data.TTL_SECONDS} s" if when else "")
+    fresh = data.summary_freshness()
+    if fresh is not None:
+        left.caption(freshness_sentence(fresh, datetime.now(UTC).replace(tzinfo=None)))
     if right.button("Refresh", icon=":material/refresh:", key="cw_refresh"):
         data.refresh()
         st.rerun()

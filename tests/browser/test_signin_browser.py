@@ -21,7 +21,7 @@ def test_wrong_password_is_refused_in_the_browser(browser_page):
 def test_sign_in_shows_the_overview_and_sign_out_returns_to_the_form(browser_page):
     page = browser_page
     login(page, "operator", "demo-operator-pass")
-    page.get_by_role("heading", name="Overview").wait_for()
+    page.get_by_role("heading", name="Overview").first.wait_for()
     page.get_by_text("Demo data.").first.wait_for()
     screenshot(page, "overview-operator")
     page.get_by_role("button", name="Log out").click()
@@ -65,7 +65,7 @@ def test_a_valid_cookie_signs_in_with_the_roles_from_the_credentials(running_app
         page.context.add_cookies([{"name": COOKIE, "value": forged("analyst", running_app.cookie_key),
                                    "url": running_app.url}])
         page.goto("/")
-        page.get_by_role("heading", name="Overview").wait_for()
+        page.get_by_role("heading", name="Overview").first.wait_for()
         assert page.get_by_test_id("stSidebarNav").get_by_text("Rollout toggles").count() == 0
     finally:
         page.context.close()

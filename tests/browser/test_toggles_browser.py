@@ -12,10 +12,10 @@ REASON = "browser test: bundle canary for Ember"
 def test_super_admin_flips_a_toggle_and_sees_the_audit_row(browser_page):
     page = browser_page
     login(page, "admin", "demo-admin-pass")
-    page.get_by_role("heading", name="Overview").wait_for()
+    page.get_by_role("heading", name="Overview").first.wait_for()
     # a deep link (as the canary page makes) after a reload: the session cookie signs in again
     page.goto("/toggles?workspace=ws-ember")
-    page.get_by_role("heading", name="Rollout toggles").wait_for()
+    page.get_by_role("heading", name="Rollout toggles").first.wait_for()
     wait_idle(page)
     page.get_by_text("This workspace has no WorkspaceSettings row").wait_for()  # ws-ember has none
     page.get_by_text("leadContextBundleEnabled is now off for Ember Health").wait_for()
@@ -32,7 +32,7 @@ def test_super_admin_flips_a_toggle_and_sees_the_audit_row(browser_page):
     page.get_by_text("leadContextBundleEnabled is now on for Ember Health").wait_for()
     screenshot(page, "toggles-after-flip")
     page.get_by_test_id("stSidebarNav").get_by_text("Audit log").click()
-    page.get_by_role("heading", name="Audit log").wait_for()
+    page.get_by_role("heading", name="Audit log").first.wait_for()
     wait_idle(page)
     page.get_by_text(REASON).first.wait_for(state="attached")  # grid cells sit behind a canvas
     screenshot(page, "audit-log")
@@ -41,7 +41,7 @@ def test_super_admin_flips_a_toggle_and_sees_the_audit_row(browser_page):
 def test_analyst_cannot_reach_the_toggle_page(browser_page):
     page = browser_page
     login(page, "analyst", "demo-analyst-pass")
-    page.get_by_role("heading", name="Overview").wait_for()
+    page.get_by_role("heading", name="Overview").first.wait_for()
     nav = page.get_by_test_id("stSidebarNav")
     assert nav.get_by_text("Overview").count() == 1
     assert nav.get_by_text("Rollout toggles").count() == 0
@@ -64,7 +64,7 @@ def test_an_engaged_kill_switch_shows_the_toggle_not_in_effect(running_app, tmp_
         page.set_default_timeout(60_000)
         try:
             login(page, "admin", "demo-admin-pass", path="/toggles?workspace=ws-acme")
-            page.get_by_role("heading", name="Rollout toggles").wait_for()
+            page.get_by_role("heading", name="Rollout toggles").first.wait_for()
             wait_idle(page)
             # ws-acme is the demo's bundle canary: stored on, but the switch overrides it
             page.get_by_text("on · NOT in effect (overridden by LEAD_CONTEXT_BUNDLE_DISABLED)").first.wait_for(

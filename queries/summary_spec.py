@@ -1,0 +1,107 @@
+"""How a read query declares that it can be served from per-day summaries (issue 6).
+
+A query qualifies when every numeric column it returns is a count or a sum over rows picked by one
+time column, grouped by the other columns: then its answer for a window is the sum of its answers
+for any split of that window, and canarywatch may keep its answer for each whole UTC day. The
+declaration names every output column in order with its kind, the time column the window applies
+to, and the keyword variants worth keeping (a 0.01 and a 0.05 histogram, 3 h and daily buckets).
+
+Nothing here runs SQL; the tables are built from the declarations in queries/summary.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+
+from sqlalchemy import ColumnElement
+
+from queries.filters import Window, default_bucket_seconds
+
+
+class Kind(Enum):
+    """What a result column is: a grouping key of some type, or a measure that adds up."""
+
+    TEXT = "text"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    TIME = "time"
+    COUNT = "count"  # an integer that adds up across windows
+    TOTAL = "total"  # a float sum that adds up across windows
+
+    @property
+    def is_measure(self) -> bool:
+        return self in (Kind.COUNT, Kind.TOTAL)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A query's promise that its answers for adjacent windows add up (see the module docstring).
+
+    `columns` is every column the query returns, in its order. `time` is the column its window is
+    on (the refresh asks it for the first day with data). `variants` are the keyword arguments for
+    which whole days are kept; any other call reads the raw rows. `ignores_channel` is set when the
+    query has no channel to narrow, so a channel filter does not change its answer.
+    """
+
+    columns: Mapping[str, Kind]
+    time: ColumnElement
+    variants: tuple[Mapping[str, object], ...] = ({},)
+    ignores_channel: bool = False
+    _stored: dict[str, Mapping[str, object]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def keys(self) -> list[str]:
+        return [name for name, kind in self.columns.items() if not kind.is_measure]
+
+    @property
+    def measures(self) -> list[str]:
+        return [name for name, kind in self.columns.items() if kind.is_measure]
+
+    @property
+    def per_workspace(self) -> bool:
+        return "workspace" in self.columns
+
+    def bind(self, func: Callable, f: Window, options: Mapping[str, object]) -> dict[str, object]:
+        """Every keyword of `func` with its default filled in, and a time grain of None resolved the
+        way the query resolves it for the whole window (so the edges use the same grain)."""
+        signature = inspect.signature(func)
+        bound = {name: p.default for name, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY}
+        unknown = set(options) - set(bound)
+        if unknown:
+            raise TypeError(f"{func.__name__}() got unexpected keyword arguments {sorted(unknown)}")
+        bound.update(options)
+        if "bucket_seconds" in bound and bound["bucket_seconds"] is None:
+            bound["bucket_seconds"] = default_bucket_seconds(f)
+        return bound
+
+    def stored_variants(self, func: Callable) -> dict[str, Mapping[str, object]]:
+        """variant key -> its full keyword arguments, for every declared variant."""
+        if not self._stored:
+            probe = Window.last(timedelta(days=1))
+            for variant in self.variants:
+                options = self.bind(func, probe, variant)
+                self._stored[variant_key(options)] = options
+        return self._stored
+
+
+def variant_key(options: Mapping[str, object]) -> str:
+    """A stable text key for a set of keyword arguments (`bucket_seconds=86400`, or '' for none)."""
+    return "&".join(f"{name}={options[name]!r}" for name in sorted(options))
+
+
+def whole_days_fit(options: Mapping[str, object]) -> bool:
+    """Time buckets must not straddle a UTC midnight, or a day's summary would hold half a bucket."""
+    seconds = options.get("bucket_seconds")
+    return seconds is None or (isinstance(seconds, int) and seconds > 0 and 86400 % seconds == 0)
+
+
+TEXT, INT, FLOAT, BOOL = Kind.TEXT, Kind.INT, Kind.FLOAT, Kind.BOOL
+TIME, COUNT, TOTAL = Kind.TIME, Kind.COUNT, Kind.TOTAL
+
+#: The time grains a time series keeps whole days for: 3 h (windows up to 8 days) and daily (longer).
+SERIES: tuple[Mapping[str, object], ...] = ({"bucket_seconds": 3 * 3600}, {"bucket_seconds": 86400})

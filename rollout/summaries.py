@@ -1,0 +1,226 @@
+"""Refreshing the per-day summaries (issue 6): incremental, cheap per cycle, safe from many replicas.
+
+Each cycle picks the days that are due and rewrites each of them in a transaction of its own: for
+every summarised query and variant, delete that day's stored answer, run the raw query over the
+day, insert its rows and stamp `summary_day`. Readers see a day either before or after, never half.
+
+- Today is never stored: it is not whole yet, and readers take it raw (so the last minute counts).
+- Recent days (yesterday and the day before by default) are rewritten when older than a few
+  minutes, because upstream rows change after they are written (needs_review becomes a send,
+  dispositions and revision fields arrive later).
+- Older days are written once and rewritten daily, a few per cycle, least recently refreshed
+  first, so a cycle's cost stays bounded; `backfill=True` does every due day at once (a first backfill).
+- Replicas: on PostgreSQL a day is only written under `pg_try_advisory_xact_lock`; a replica that
+  finds the lock held skips the day (another replica is writing it) and re-checks under the lock
+  that the day is still due. On SQLite the write engine begins IMMEDIATE, which serialises writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+
+from db.engine import STATE_SCHEMA
+from queries.filters import Window, naive_utc
+from queries.frame import QuerySpec
+from queries.summary import DAY, all_tables, cells_table, midnight, summarised_specs, summary_day, summary_metadata
+
+log = logging.getLogger("canarywatch.summaries")
+
+#: pg_try_advisory_xact_lock(namespace, day number): the namespace keeps clear of other users' locks.
+LOCK_NAMESPACE = 0x63770006
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    keep_days: int = 200  # a 90-day window and the 90 days before it, with room
+    recent_days: int = 2  # yesterday and the day before
+    recent_every: timedelta = timedelta(minutes=5)
+    older_every: timedelta = timedelta(hours=24)
+    older_per_cycle: int = 3
+
+
+@dataclass
+class RefreshReport:
+    refreshed: list[datetime] = field(default_factory=list)
+    skipped_locked: list[datetime] = field(default_factory=list)
+    rows: int = 0
+    seconds: float = 0.0
+    day_seconds: dict[datetime, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        days = ", ".join(f"{d:%Y-%m-%d}" for d in self.refreshed) or "none"
+        locked = f"; {len(self.skipped_locked)} being written by another replica" if self.skipped_locked else ""
+        return f"refreshed {len(self.refreshed)} day(s) ({days}), {self.rows:,} rows, in {self.seconds:.2f} s{locked}"
+
+
+_ENSURED: set[str] = set()
+
+
+def ensure_summary_tables(engine: Engine) -> None:
+    """Create the summary tables that are missing (once per process and database)."""
+    url = engine.url.render_as_string(hide_password=True)
+    if url in _ENSURED:
+        return
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{STATE_SCHEMA}"'))
+        summary_metadata.create_all(conn, tables=all_tables(), checkfirst=True)
+    _ENSURED.add(url)
+
+
+def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: RefreshPolicy = RefreshPolicy(),
+                      backfill: bool = False) -> RefreshReport:
+    """One refresh cycle on the write engine; returns what it did."""
+    started = time.perf_counter()
+    now = naive_utc(now or datetime.now(UTC))
+    ensure_summary_tables(engine)
+    with engine.connect() as conn:
+        due = due_days(conn, now, policy, backfill=backfill)
+        conn.rollback()
+    report = RefreshReport()
+    for day in due:
+        t = time.perf_counter()
+        with engine.begin() as conn:
+            if not _lock_day(conn, day):
+                report.skipped_locked.append(day)
+                continue
+            if day not in due_days(conn, now, policy, backfill=backfill, only=day):
+                continue  # another replica wrote it while we waited
+            report.rows += write_day(conn, day, now)
+        report.refreshed.append(day)
+        report.day_seconds[day] = time.perf_counter() - t
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
+             only: datetime | None = None) -> list[datetime]:
+    """The days to rewrite this cycle: recent ones first (newest first), then older ones."""
+    now = naive_utc(now)
+    today = midnight(now)
+    first = only or max(today - policy.keep_days * DAY, _first_day_with_data(conn) or today)
+    last = (only + DAY) if only else today
+    wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
+    stamps: dict[datetime, list[datetime]] = {}
+    seen: dict[datetime, int] = {}
+    rows = conn.execute(select(summary_day.c.query, summary_day.c.variant, summary_day.c.day,
+                               summary_day.c.refreshedAt).where(summary_day.c.day >= first, summary_day.c.day < last))
+    for name, variant, day, refreshed in rows:
+        if (name, variant) in wanted:
+            stamps.setdefault(day, []).append(refreshed)
+            seen[day] = seen.get(day, 0) + 1
+    recent, older = [], []
+    day = first
+    while day < min(last, today):
+        complete = seen.get(day, 0) == len(wanted)
+        oldest = min(stamps[day]) if complete else None
+        if day >= today - policy.recent_days * DAY:
+            if oldest is None or oldest < now - policy.recent_every:
+                recent.append(day)
+        elif oldest is None or oldest < now - policy.older_every:
+            older.append((oldest or datetime.min, day))
+        day += DAY
+    recent.sort(reverse=True)
+    older.sort()
+    picked = [d for _, d in older] if backfill or only else [d for _, d in older[: policy.older_per_cycle]]
+    return recent + picked
+
+
+def _first_day_with_data(conn: Connection) -> datetime | None:
+    """The earliest day any summarised query has rows on (each time column is indexed upstream)."""
+    columns = {str(spec.summary.time): spec.summary.time for spec in summarised_specs()}
+    firsts = [conn.execute(select(func.min(column))).scalar() for column in columns.values()]
+    firsts = [f for f in firsts if f is not None]
+    return midnight(min(firsts)) if firsts else None
+
+
+def _lock_day(conn: Connection, day: datetime) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True  # BEGIN IMMEDIATE already holds SQLite's write lock
+    number = int(day.replace(tzinfo=UTC).timestamp() // 86400)
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:ns, :day)"),
+                             {"ns": LOCK_NAMESPACE, "day": number}).scalar())
+
+
+def write_day(conn: Connection, day: datetime, now: datetime) -> int:
+    """Rewrite one day for every summarised query and variant; the caller owns the transaction."""
+    window = Window(day, day + DAY)
+    written = 0
+    for spec in summarised_specs():
+        for variant, options in spec.summary.stored_variants(spec.raw).items():
+            frame = spec.raw(conn, window, **options)
+            written += _replace_cells(conn, spec, variant, day, frame)
+            conn.execute(delete(summary_day).where(summary_day.c.query == spec.name,
+                                                   summary_day.c.variant == variant, summary_day.c.day == day))
+            conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
+                                                    rows=len(frame)))
+    return written
+
+
+def _replace_cells(conn: Connection, spec: QuerySpec, variant: str, day: datetime, frame: pd.DataFrame) -> int:
+    table = cells_table(spec.name)
+    conn.execute(delete(table).where(table.c.variant == variant, table.c.day == day))
+    if len(frame):
+        conn.execute(insert(table), list(_records(frame, variant, day)))
+    return len(frame)
+
+
+def _records(frame: pd.DataFrame, variant: str, day: datetime) -> Iterable[dict]:
+    """Rows as plain Python values: naive UTC datetimes, None for missing, ints and floats unboxed."""
+    columns = list(frame.columns)
+    for values in frame.itertuples(index=False, name=None):
+        record = {"variant": variant, "day": day}
+        for name, value in zip(columns, values, strict=True):
+            record[name] = _plain(value)
+        yield record
+
+
+def _plain(value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_convert(UTC).tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+class SummaryRefresher(threading.Thread):
+    """Runs a refresh cycle every `every` seconds in the background of a dashboard process.
+
+    The first cycle back-fills every due day; later ones follow the policy. A failed cycle is logged
+    (its exception class only) and retried on the next tick; the pages meanwhile read raw rows.
+    """
+
+    def __init__(self, engine: Engine, *, every: float = 60.0, policy: RefreshPolicy = RefreshPolicy(),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        super().__init__(name="canarywatch-summary-refresh", daemon=True)
+        self.engine, self.every, self.policy, self.clock = engine, every, policy, clock
+        self.stopped = threading.Event()
+        self.last: RefreshReport | None = None
+
+    def run(self) -> None:
+        backfill = True
+        while not self.stopped.is_set():
+            try:
+                self.last = refresh_summaries(self.engine, now=self.clock(), policy=self.policy, backfill=backfill)
+                backfill = False
+                log.info("summaries: %s", self.last.line())
+            except Exception as exc:  # noqa: BLE001 - a background cycle must never kill the thread
+                log.warning("summaries: refresh cycle failed (%s); retrying in %.0f s", type(exc).__name__, self.every)
+            self.stopped.wait(self.every)
+
+    def stop(self) -> None:
+        self.stopped.set()

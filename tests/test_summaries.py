@@ -1,0 +1,231 @@
+"""Per-day summaries (issue 6), on SQLite and PostgreSQL: summary-backed answers equal the raw answers
+for windows that start and end mid-day and span midnights, late row updates show after a refresh, a
+refresh is incremental and never double counts, two replicas refreshing at once store every day once.
+
+Fixture (T0 = 2026-02-18 12:00 UTC is "now"; days are UTC):
+
+    ws-a  Feb 15 20:00 send_immediate 0.8   (partial first day of the window below)
+          Feb 16 03:00 needs_review 0.5, 10:00 send_immediate 0.9, 23:30 needs_review 0.7
+          Feb 17 00:00 send_immediate 0.95 (exactly midnight: belongs to Feb 17), 13:00 needs_review 0.6
+    ws-b  Feb 16 12:00 needs_review 0.4,  Feb 18 11:59 needs_review 0.3 (today, the last minute)
+
+A refresh at T0 stores Feb 15, 16 and 17 (whole days with data before today); today stays raw.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from canarywatch_cli import main as cli_main
+from db import upstream as up
+from queries import drafts
+from queries.filters import Window
+from queries.summary import (
+    cells_table,
+    summarised_specs,
+    summary_day,
+    summary_freshness,
+    uncovered_pieces,
+    whole_days,
+)
+from rollout.summaries import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
+from tests.seed import T0
+from tests.summary_support import assert_same_as_raw
+
+FEB = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def feb(day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return FEB.replace(day=day, hour=hour, minute=minute)
+
+
+def naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+def plant(seed) -> dict[str, str]:
+    seed.workspace("ws-a", settings={})
+    seed.workspace("ws-b", settings={})
+    ids = {
+        "a15": seed.draft("ws-a", when=feb(15, 20), action="send_immediate", confidence=0.8),
+        "a16_1": seed.draft("ws-a", when=feb(16, 3), action="needs_review", confidence=0.5),
+        "a16_2": seed.draft("ws-a", when=feb(16, 10), action="send_immediate", confidence=0.9),
+        "a16_3": seed.draft("ws-a", when=feb(16, 23, 30), action="needs_review", confidence=0.7),
+        "a17_1": seed.draft("ws-a", when=feb(17), action="send_immediate", confidence=0.95),
+        "a17_2": seed.draft("ws-a", when=feb(17, 13), action="needs_review", confidence=0.6),
+        "b16": seed.draft("ws-b", when=feb(16, 12), action="needs_review", confidence=0.4),
+        "b18": seed.draft("ws-b", when=feb(18, 11, 59), action="needs_review", confidence=0.3),
+    }
+    return ids
+
+
+def daily_needs_review(conn, f: Window) -> list[tuple[str, str, int, int]]:
+    frame = drafts.needs_review_series(conn, f, bucket_seconds=86400)
+    return [(f"{r.bucket:%m-%d}", r.workspace, int(r.evaluated), int(r.needs_review)) for r in frame.itertuples()]
+
+
+# -- the parts of a window (no database) ---------------------------------------------------------
+
+
+def test_whole_days_are_the_midnights_fully_inside_a_half_open_window():
+    assert whole_days(Window(feb(15, 18), feb(18, 12))) == [naive(feb(16)), naive(feb(17))]
+    assert whole_days(Window(feb(16), feb(18))) == [naive(feb(16)), naive(feb(17))]
+    assert whole_days(Window(feb(16, 0, 1), feb(17, 23, 59))) == []
+
+
+def test_the_uncovered_pieces_are_the_edges_and_the_gaps():
+    f = Window(feb(15, 18), feb(19, 6))
+    pieces = uncovered_pieces(f, [naive(feb(16)), naive(feb(18))])
+    assert [(p.start, p.end) for p in pieces] == [(feb(15, 18), feb(16)), (feb(17), feb(18)), (feb(19), feb(19, 6))]
+
+
+# -- exact answers -------------------------------------------------------------------------------
+
+
+def test_a_mid_day_window_sums_stored_days_and_raw_edges_exactly(db):
+    plant(db.seed)
+    report = refresh_summaries(db.backend.write, now=T0, backfill=True)
+    assert report.refreshed == [naive(feb(17)), naive(feb(16)), naive(feb(15))]
+    f = Window(feb(15, 18), T0)
+    assert daily_needs_review(db.conn, f) == [
+        ("02-15", "ws-a", 1, 0),  # raw: [Feb 15 18:00, Feb 16)
+        ("02-16", "ws-a", 3, 2),  # stored
+        ("02-16", "ws-b", 1, 1),  # stored
+        ("02-17", "ws-a", 2, 1),  # stored, the midnight draft included
+        ("02-18", "ws-b", 1, 1),  # raw: today, up to the last minute
+    ]
+    # the same window on one workspace, and a 3 h grain ending mid-day on Feb 17
+    only_b = daily_needs_review(db.conn, f.with_workspaces(["ws-b"]))
+    assert only_b == [("02-16", "ws-b", 1, 1), ("02-18", "ws-b", 1, 1)]
+    threes = drafts.needs_review_series(db.conn, Window(feb(16, 2), feb(17, 12)), bucket_seconds=10800)
+    assert [(f"{r.bucket:%d %H}", r.workspace, r.evaluated) for r in threes.itertuples()] == [
+        ("16 03", "ws-a", 1), ("16 09", "ws-a", 1), ("16 12", "ws-b", 1), ("16 21", "ws-a", 1), ("17 00", "ws-a", 1)]
+
+
+def test_a_late_update_shows_after_the_next_refresh(db):
+    ids = plant(db.seed)
+    refresh_summaries(db.backend.write, now=T0, backfill=True)
+    with db.backend.write.begin() as conn:  # upstream sends the Feb 16 needs_review draft after all
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["a16_1"]).values(autoSendAction="send_delayed"))
+    f = Window(feb(15, 18), T0)
+    stale = daily_needs_review(db.conn, f)
+    assert ("02-16", "ws-a", 3, 2) in stale  # the stored day still says 2: it was read from the summary
+    raw = drafts.needs_review_series.raw(db.conn, f, bucket_seconds=86400)
+    assert raw.loc[raw["bucket"].dt.day.eq(16) & raw["workspace"].eq("ws-a"), "needs_review"].tolist() == [1]
+
+    later = T0 + timedelta(minutes=6)  # Feb 16 is a recent day: due again after 5 minutes
+    report = refresh_summaries(db.backend.write, now=later)
+    assert report.refreshed == [naive(feb(17)), naive(feb(16))]
+    assert ("02-16", "ws-a", 3, 1) in daily_needs_review(db.conn, f)
+    assert_same_as_raw(db.conn, [f])
+
+
+def test_a_channel_filter_reads_raw_rows_for_queries_that_have_a_channel(db):
+    ids = plant(db.seed)
+    refresh_summaries(db.backend.write, now=T0, backfill=True)
+    with db.backend.write.begin() as conn:
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["a16_1"]).values(autoSendAction="send_delayed"))
+    f = Window(feb(15, 18), T0, channel="email")
+    assert ("02-16", "ws-a", 3, 1) in daily_needs_review(db.conn, f)  # fresh: not from the summary
+
+
+def test_refreshing_again_changes_nothing_and_never_double_counts(db):
+    plant(db.seed)
+    first = refresh_summaries(db.backend.write, now=T0, backfill=True)
+    assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=1)).refreshed == []
+    again = refresh_summaries(db.backend.write, now=T0 + timedelta(days=2), backfill=True)
+    assert again.rows == first.rows + cells_for_feb_18(db)
+    assert stored_rows(db) == again.rows
+    assert_same_as_raw(db.conn, [Window(feb(15, 18), T0)])
+
+
+def cells_for_feb_18(db) -> int:
+    """Rows the stored answers for Feb 18 add once it is a whole day (the one ws-b draft at 11:59)."""
+    with db.backend.write.connect() as conn:
+        return sum(len(spec.raw(conn, Window(feb(18), feb(19)), **options))
+                   for spec in summarised_specs() for options in spec.summary.stored_variants(spec.raw).values())
+
+
+def stored_rows(db) -> int:
+    with db.backend.write.connect() as conn:
+        return sum(conn.execute(select(func.count()).select_from(cells_table(spec.name))).scalar_one()
+                   for spec in summarised_specs())
+
+
+def test_two_replicas_refreshing_at_once_store_every_day_once(db):
+    plant(db.seed)
+    reports, errors = [], []
+
+    def replica() -> None:
+        try:
+            reports.append(refresh_summaries(db.backend.write, now=T0, backfill=True))
+        except Exception as exc:  # noqa: BLE001 - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    written = sorted(day for report in reports for day in report.refreshed)
+    assert written == [naive(feb(15)), naive(feb(16)), naive(feb(17))]  # each day by exactly one replica
+    with db.backend.write.connect() as conn:
+        per_day = conn.execute(select(summary_day.c.day, func.count()).group_by(summary_day.c.day)
+                               .order_by(summary_day.c.day)).all()
+    variants = sum(len(spec.summary.stored_variants(spec.raw)) for spec in summarised_specs())
+    assert [(d, n) for d, n in per_day] == [(naive(feb(d)), variants) for d in (15, 16, 17)]
+    assert stored_rows(db) == sum(r.rows for r in reports)
+    assert daily_needs_review(db.conn, Window(feb(15, 18), T0))[1] == ("02-16", "ws-a", 3, 2)
+
+
+def test_which_days_are_due(db):
+    plant(db.seed)
+    policy = RefreshPolicy(recent_days=2, recent_every=timedelta(minutes=5), older_every=timedelta(hours=24),
+                           older_per_cycle=1)
+    with db.backend.write.connect() as conn:
+        # nothing stored: the recent days newest first, then one older day per cycle
+        assert due_days(conn, T0, policy) == [naive(feb(17)), naive(feb(16)), naive(feb(15))]
+    refresh_summaries(db.backend.write, now=T0, backfill=True)
+    with db.backend.write.connect() as conn:
+        assert due_days(conn, T0 + timedelta(minutes=4), policy) == []
+        assert due_days(conn, T0 + timedelta(minutes=6), policy) == [naive(feb(17)), naive(feb(16))]
+        # a day later Feb 18 is whole (and recent); Feb 16 has become an older day, rewritten daily
+        assert due_days(conn, T0 + timedelta(hours=25), policy) == [naive(feb(18)), naive(feb(17)), naive(feb(15))]
+
+
+def test_freshness_says_which_days_are_stored_and_when(db):
+    plant(db.seed)
+    assert summary_freshness(db.conn).days == 0
+    refresh_summaries(db.backend.write, now=T0, backfill=True)
+    fresh = summary_freshness(db.conn)
+    assert (fresh.days, fresh.first_day, fresh.last_day) == (3, naive(feb(15)), naive(feb(17)))
+    assert naive(T0) == fresh.newest_refresh == fresh.oldest_recent_refresh
+
+
+def test_the_background_refresher_fills_the_days_and_stops(db):
+    plant(db.seed)
+    refresher = SummaryRefresher(db.backend.write, every=0.05, clock=lambda: T0)
+    refresher.start()
+    deadline = time.monotonic() + 60
+    while refresher.last is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refresher.stop()
+    refresher.join(timeout=30)
+    assert not refresher.is_alive()
+    fresh = summary_freshness(db.conn)  # the first cycle back-fills every due day
+    assert (fresh.first_day, fresh.last_day) == (naive(feb(15)), naive(feb(17)))
+    assert ("02-16", "ws-a", 3, 2) in daily_needs_review(db.conn, Window(feb(15, 18), T0))
+
+
+def test_the_command_line_refreshes_once_and_reports_a_bad_database(db, capsys):
+    plant(db.seed)
+    assert cli_main(["summaries", "--database-url", db.backend.url, "--backfill", "--now", "2026-02-18T12:00Z"]) == 0
+    assert capsys.readouterr().err.startswith("refreshed ")
+    assert summary_freshness(db.conn).first_day == naive(feb(15))
+    assert cli_main(["summaries", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"]) == 3
+    assert "could not be refreshed (OperationalError)" in capsys.readouterr().err

@@ -1,0 +1,32 @@
+"""One summary refresher per dashboard process (issue 6), started with the app.
+
+Set CANARYWATCH_SUMMARY_REFRESH=off to run without one (the tests do; a cron job running
+`canarywatch summaries` can take its place). Replicas each run one: rollout/summaries.py keeps them
+from writing the same day twice.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from rollout.summaries import SummaryRefresher
+from ui.context import app_context
+
+SWITCH = "CANARYWATCH_SUMMARY_REFRESH"
+EVERY_SECONDS = 60.0
+
+
+def refresher_enabled() -> bool:
+    return os.environ.get(SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+@st.cache_resource(show_spinner=False)
+def start_summary_refresher() -> SummaryRefresher | None:
+    """Start the background refresher once per process (None when switched off)."""
+    if not refresher_enabled():
+        return None
+    refresher = SummaryRefresher(app_context().write, every=EVERY_SECONDS)
+    refresher.start()
+    return refresher
