@@ -54,7 +54,7 @@ class PacketInput:
     baseline_start: datetime
     overall: str  # PASS | MARGINAL | FAIL | INSUFFICIENT_DATA
     score: float | None
-    metrics: Sequence[Any]  # analysis.verdicts.MetricVerdict
+    metrics: Sequence[Any]  # analysis.canary_verdicts.MetricVerdict
     rules: Sequence[RuleResult]
     before: SideTotals
     after: SideTotals

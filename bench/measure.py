@@ -13,27 +13,25 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-import queries  # noqa: F401 - registers every query module imported below
 from bench import naive
 from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401
 from queries.filters import Window
-from queries.frame import REGISTRY
+from queries.frame import REGISTRY, QuerySpec
 
 #: page -> the registry prefix of its queries (issue 6's grouping)
 PAGES = {"confidence": "drafts", "revision": "revision", "overseer": "overseer", "bundle": "bundle",
          "booking": "booking", "offload": "offload", "telemetry": "telemetry"}
 
 
-def page_queries(page: str) -> list[Callable[..., pd.DataFrame]]:
+def page_queries(page: str) -> list[QuerySpec]:
     prefix = PAGES[page] + "."
-    return [spec.func for name, spec in sorted(REGISTRY.items()) if name.startswith(prefix)]
+    return [spec for name, spec in sorted(REGISTRY.items()) if name.startswith(prefix)]
 
 
 def frame_bytes(frames) -> int:
@@ -41,8 +39,14 @@ def frame_bytes(frames) -> int:
 
 
 def run_bare(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
-    """Every registered query of the page, as written (aggregated in SQL)."""
-    frames = [func(conn, f) for func in page_queries(page)]
+    """Every registered query of the page over the raw rows (aggregated in SQL, no summaries)."""
+    frames = [spec.raw(conn, f) for spec in page_queries(page)]
+    return frame_bytes(frames), 0, 0
+
+
+def run_summary(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
+    """Every registered query of the page as the dashboard calls it: stored days plus raw edges."""
+    frames = [spec.func(conn, f) for spec in page_queries(page)]
     return frame_bytes(frames), 0, 0
 
 
@@ -51,30 +55,18 @@ def run_naive(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
     return frame_bytes(out.values()), frame_bytes(raw.values()), int(sum(len(r) for r in raw.values()))
 
 
-def summary_runner() -> Callable[[Connection, str, Window], tuple[int, int, int]] | None:
-    """The summary-backed calls, once queries/summaries*.py exists (None until then)."""
-    try:
-        from bench import summary_backed
-    except ImportError:
-        return None
-    return summary_backed.run
-
-
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str]) -> int:
     args = json.loads(argv[0])
-    runner = {"bare": run_bare, "naive": run_naive, "summary": summary_runner()}[args["method"]]
-    if runner is None:
-        print(json.dumps({"error": "no summary API"}))
-        return 0
+    runner = {"bare": run_bare, "naive": run_naive, "summary": run_summary}[args["method"]]
     f = Window(datetime.fromisoformat(args["start"]), datetime.fromisoformat(args["end"]),
                workspaces=tuple(args["workspaces"]))
     engine = create_engine(args["url"], poolclass=NullPool)
     base_rss = rss_mib()
-    with engine.connect() as conn:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # as the dashboard: no open txn
         conn.execute(text("DISCARD ALL"))
         t = time.perf_counter()
         result_bytes, raw_bytes, raw_rows = runner(conn, args["page"], f)
