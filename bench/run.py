@@ -110,6 +110,18 @@ def _line(page: str, window: str, scope: str, cells: list[dict | None]) -> str:
     return f"| {page} | {window} | {scope} | {times(s)} | {times(b)} | {times(n)} | {ratio} | {kb} | {raw} | {rss} |"
 
 
+def write_outputs(db: str, rows: list[dict], start: datetime, end: datetime, largest: str, refreshed: str) -> str:
+    """bench/out/<db>.csv and .md from the rows measured so far; returns the Markdown table."""
+    with (OUT / f"{db}.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    table = markdown(rows)
+    (OUT / f"{db}.md").write_text(f"Dataset {db}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "
+                                  f"one workspace = the largest ({largest}).\n\n{refreshed}\n\n{table}\n")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -145,15 +157,10 @@ def main(argv: list[str] | None = None) -> int:
                             row["note"] = got["error"][:80]
                         row.update({k: v for k, v in got.items() if k != "error"})
                     rows.append(row)
+                    write_outputs(args.db, rows, start, end, largest, refreshed)  # a long run keeps what it has
                     print(f"[{time.monotonic() - began:6.0f}s] {page} {window} {scope} {method}: "
                           f"{row.get('warm_s', row['note'])}", file=sys.stderr, flush=True)
-    with (OUT / f"{args.db}.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    table = markdown(rows)
-    (OUT / f"{args.db}.md").write_text(f"Dataset {args.db}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "
-                                       f"one workspace = the largest ({largest}).\n\n{refreshed}\n\n{table}\n")
+    table = write_outputs(args.db, rows, start, end, largest, refreshed)
     print(table)
     return 0
 

@@ -26,6 +26,12 @@ class time_bucket(FunctionElement):  # noqa: N801 - reads like the SQL function 
         super().__init__(col, literal(int(seconds), Integer))
 
 
+@compiles(time_bucket)
+def _time_bucket_default(element, compiler, **kw):  # str(statement) while debugging, and SQLAlchemy's own walks
+    col, seconds = (compiler.process(c, **kw) for c in element.clauses)
+    return f"time_bucket({col}, {seconds})"
+
+
 @compiles(time_bucket, "postgresql")
 def _time_bucket_pg(element, compiler, **kw):
     col, seconds = (compiler.process(c, **kw) for c in element.clauses)

@@ -12,14 +12,18 @@ the sum is the raw answer. `spec.raw` is always the plain query.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 import pandas as pd
-from sqlalchemy import Connection, Executable
+from sqlalchemy import ColumnElement, Connection, Executable, Select, literal_column
+from sqlalchemy.sql.util import find_tables
 
+from queries.dialect import time_bucket
 from queries.summary_spec import Summary
 
 F = TypeVar("F", bound=Callable[..., pd.DataFrame])
@@ -68,8 +72,40 @@ def describe(func: Callable[..., pd.DataFrame]) -> str:
     return getattr(func, "describes", "")
 
 
+_SLOT: ContextVar[tuple[ColumnElement, int] | None] = ContextVar("canarywatch_slot", default=None)
+
+
+@contextmanager
+def grouped_by_slot(column: ColumnElement, seconds: int) -> Iterator[None]:
+    """While active, every statement read_frame runs is also grouped by the fixed-size UTC slot of
+    `column` and returns it as a last column `slot`: one statement gives a query's answer for each
+    hour of a day (the summary refresh uses it; a query's own code does not change)."""
+    token = _SLOT.set((column, seconds))
+    try:
+        yield
+    finally:
+        _SLOT.reset(token)
+
+
+def _with_slot(stmt: Executable, column: ColumnElement, seconds: int) -> Select:
+    if not isinstance(stmt, Select):
+        raise TypeError("only a SELECT can be grouped by slot")
+    # the FROM objects named by select_from() and by the columns (get_final_froms() would compile the
+    # statement with the generic compiler, which our dialect constructs do not support)
+    froms = [*stmt._from_obj, *stmt.columns_clause_froms]  # noqa: SLF001 - no public accessor without compiling
+    tables = {table for clause in froms for table in find_tables(clause, include_joins=True)}
+    if getattr(column, "table", None) not in tables:
+        # adding the column would add its table to FROM: a cross join, silently wrong
+        raise ValueError(f"the slot column {column} is not in the statement's FROM")
+    # grouped by the output name: repeating the expression would repeat its bound parameter
+    return stmt.add_columns(time_bucket(column, seconds).label("slot")).group_by(literal_column("slot"))
+
+
 def read_frame(conn: Connection, stmt: Executable) -> pd.DataFrame:
     """Execute and return a DataFrame; datetime columns come back as aware UTC on every backend."""
+    slot = _SLOT.get()
+    if slot is not None:
+        stmt = _with_slot(stmt, *slot)
     result = conn.execute(stmt)
     columns = list(result.keys())
     frame = pd.DataFrame(result.fetchall(), columns=columns)

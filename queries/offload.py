@@ -40,7 +40,8 @@ def _count_by_bucket(time_col, kind: str, f: Window, seconds: int, *extra):
        summary=Summary(
            {"bucket": TIME, "workspace": TEXT, "provider": TEXT, "created": COUNT, "started": COUNT,
             "succeeded": COUNT, "failed": COUNT},
-           W.c.createdAt, variants=({"bucket_seconds": 1800}, {"bucket_seconds": 10800}), ignores_channel=True))
+           W.c.createdAt, variants=({"bucket_seconds": 1800}, {"bucket_seconds": 10800}), ignores_channel=True,
+           hourly=False))  # created, started and finished each count in the bucket of their own timestamp
 def webhook_flow_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """bucket, workspace, provider, created, started, succeeded, failed: each event counted in the bucket
     of the timestamp that marks it. Retries overwrite startedAt/runAt, so only the last attempt's

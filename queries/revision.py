@@ -207,7 +207,8 @@ def revision_loop_counts(conn: Connection, f: Window) -> pd.DataFrame:
 
 
 @query("Drafts whose revision columns break the contract: applied without attempt, iterations out of range (AIDraft).",
-       summary=Summary({"workspace": TEXT, "check": TEXT, "drafts": COUNT}, D.c.autoSendEvaluatedAt))
+       summary=Summary({"workspace": TEXT, "check": TEXT, "drafts": COUNT}, D.c.autoSendEvaluatedAt,
+                       hourly=False))  # the checks window different time columns
 def revision_inconsistencies(conn: Connection, f: Window) -> pd.DataFrame:
     """Drafts per `check`, each of which should be 0:
 

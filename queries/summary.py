@@ -1,15 +1,16 @@
 """Per-day summaries: their tables, and reading a window from them plus the raw rows at its edges.
 
 For every query declared with a `Summary`, canarywatch keeps the query's own answer for each whole
-UTC day and declared variant, in a table of its own in the `canarywatch` schema
-(`summary_<module>__<query>`), and records in `summary_day` which (query, variant, day) is stored
-and when it was refreshed. A window is read as
+UTC day and declared variant, and for each hour of that day (`grain` 86400 and 3600), in a table of
+its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in `summary_day`
+which (query, variant, day) is stored and when it was refreshed. A window is read as
 
-    the stored days inside it, summed in SQL  +  the raw query over every other part of it
+    stored whole days + stored whole hours of days it covers in part + raw rows elsewhere
 
-(the partial days at its edges, today, and any day not stored yet) and then summed once more
-per key in pandas. Counts come out exactly as the raw query gives them; float sums agree to the
-last few bits (float addition is not associative). rollout/summaries.py writes the tables.
+(the partial hours at its edges, today, any day not stored yet): the stored parts summed in one SQL
+statement, the raw parts by the query itself, and all of it summed once more per key in pandas.
+Counts come out exactly as the raw query gives them; float sums agree to the last few bits (float
+addition is not associative). rollout/summaries.py writes the tables.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from queries.frame import REGISTRY, QuerySpec, read_frame
 from queries.summary_spec import Kind, Summary, variant_key
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+DAY_GRAIN, HOUR_GRAIN = 86400, 3600
 
 summary_metadata = MetaData(schema=STATE_SCHEMA)
 
@@ -72,7 +75,8 @@ def summarised_specs() -> list[QuerySpec]:
 
 @cache
 def cells_table(name: str) -> Table:
-    """The table holding one query's stored days: variant, day, then the query's own columns."""
+    """The table holding one query's stored answers: variant, grain (86400 or 3600 s), the slot's start,
+    then the query's own columns."""
     summary = REGISTRY[name].summary
     assert summary is not None, name
     table_name = "summary_" + name.replace(".", "__")
@@ -80,9 +84,10 @@ def cells_table(name: str) -> Table:
         table_name,
         summary_metadata,
         Column("variant", Text, nullable=False),
-        Column("day", Timestamp, nullable=False),
+        Column("grain", Integer, nullable=False),
+        Column("slot", Timestamp, nullable=False),
         *(Column(column, _TYPES[kind], nullable=True) for column, kind in summary.columns.items()),
-        Index(f"{table_name}_variant_day_idx", "variant", "day"),
+        Index(f"{table_name}_slot_idx", "variant", "grain", "slot"),
     )
 
 
@@ -113,40 +118,78 @@ def midnight(moment: datetime) -> datetime:
     return naive_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def whole_days(f: Window) -> list[datetime]:
-    """The UTC days that lie entirely inside [start, end), as naive UTC midnights."""
-    first = midnight(f.start)
-    if first < naive_utc(f.start):
-        first += DAY
-    days, day = [], first
-    while day + DAY <= naive_utc(f.end):
+def touched_days(f: Window) -> list[datetime]:
+    """Every UTC day the window has a part of, as naive UTC midnights."""
+    days, day = [], midnight(f.start)
+    while day < naive_utc(f.end):
         days.append(day)
         day += DAY
     return days
 
 
-def day_runs(days: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
-    """Sorted days as [start, end) runs of consecutive days."""
+def day_runs(days: Iterable[datetime], step: timedelta = DAY) -> list[tuple[datetime, datetime]]:
+    """Sorted slot starts as [start, end) runs of consecutive slots of `step`."""
     runs: list[tuple[datetime, datetime]] = []
     for day in sorted(days):
         if runs and runs[-1][1] == day:
-            runs[-1] = (runs[-1][0], day + DAY)
+            runs[-1] = (runs[-1][0], day + step)
         else:
-            runs.append((day, day + DAY))
+            runs.append((day, day + step))
     return runs
 
 
-def uncovered_pieces(f: Window, covered: Sequence[datetime]) -> list[Window]:
-    """The parts of the window that the stored days do not cover, as windows of their own."""
-    pieces, cursor = [], f.start
-    for start, end in day_runs(covered):
-        start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
-        if cursor < start:
-            pieces.append(replace(f, start=cursor, end=start))
-        cursor = max(cursor, end)
-    if cursor < f.end:
-        pieces.append(replace(f, start=cursor, end=f.end))
-    return pieces
+@dataclass(frozen=True)
+class ReadPlan:
+    """How to read a window: stored days, stored hours, and the raw pieces in between."""
+
+    days: list[datetime]
+    hours: list[datetime]
+    raw: list[Window]
+
+
+def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool) -> ReadPlan:
+    """Whole covered days from day slots; whole hours of covered days the window only partly covers
+    from hour slots (when the query keeps hours); everything else raw, adjacent pieces merged."""
+    stored = set(covered)
+    days: list[datetime] = []
+    hours: list[datetime] = []
+    raw: list[tuple[datetime, datetime]] = []
+
+    def add_raw(start: datetime, end: datetime) -> None:
+        if start >= end:
+            return
+        if raw and raw[-1][1] == start:
+            raw[-1] = (raw[-1][0], end)
+        else:
+            raw.append((start, end))
+
+    start, end = naive_utc(f.start), naive_utc(f.end)
+    day = midnight(f.start)
+    while day < end:
+        lo, hi = max(start, day), min(end, day + DAY)
+        if day not in stored:
+            add_raw(lo, hi)
+        elif (lo, hi) == (day, day + DAY):
+            days.append(day)
+        elif not hourly:
+            add_raw(lo, hi)
+        else:
+            first_hour = lo.replace(minute=0, second=0, microsecond=0)
+            if first_hour < lo:
+                first_hour += HOUR
+            last_hour = hi.replace(minute=0, second=0, microsecond=0)
+            if first_hour >= last_hour:
+                add_raw(lo, hi)
+            else:
+                add_raw(lo, first_hour)
+                hour = first_hour
+                while hour < last_hour:
+                    hours.append(hour)
+                    hour += HOUR
+                add_raw(last_hour, hi)
+        day += DAY
+    pieces = [replace(f, start=a.replace(tzinfo=UTC), end=b.replace(tzinfo=UTC)) for a, b in raw]
+    return ReadPlan(days, hours, pieces)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -163,9 +206,9 @@ def covered_days(conn: Connection, name: str, variant: str, days: Sequence[datet
     return [row.day for row in conn.execute(stmt)]
 
 
-def stored_cells(conn: Connection, spec: QuerySpec, variant: str, covered: Sequence[datetime],
+def stored_cells(conn: Connection, spec: QuerySpec, variant: str, plan: ReadPlan,
                  workspaces: tuple[str, ...]) -> pd.DataFrame:
-    """The stored answers for the covered days, summed per key in SQL."""
+    """The stored answers for the plan's days and hours, summed per key in SQL."""
     summary = spec.summary
     assert summary is not None
     table = cells_table(spec.name)
@@ -175,8 +218,10 @@ def stored_cells(conn: Connection, spec: QuerySpec, variant: str, covered: Seque
          else func.sum(table.c[name])).label(name)
         for name in summary.measures
     ]
-    days = or_(*(and_(table.c.day >= start, table.c.day < end) for start, end in day_runs(covered)))
-    stmt = select(*keys, *measures).where(table.c.variant == variant, days)
+    slots = [and_(table.c.grain == grain, table.c.slot >= start, table.c.slot < end)
+             for grain, step, starts in ((DAY_GRAIN, DAY, plan.days), (HOUR_GRAIN, HOUR, plan.hours))
+             for start, end in day_runs(starts, step)]
+    stmt = select(*keys, *measures).where(table.c.variant == variant, or_(*slots))
     if workspaces and summary.per_workspace:
         stmt = stmt.where(table.c.workspace.in_(workspaces))
     if keys:
@@ -209,7 +254,7 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
     assert summary is not None
     bound = summary.bind(spec.raw, f, options)
     variant = variant_key(bound)
-    days = whole_days(f)
+    days = touched_days(f)
     usable = (
         days
         and variant in summary.stored_variants(spec.raw)
@@ -217,10 +262,11 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
         and summaries_available(conn)
     )
     covered = covered_days(conn, spec.name, variant, days) if usable else []
-    if not covered:
+    plan = read_plan(f, covered, hourly=summary.hourly)
+    if not plan.days and not plan.hours:
         return spec.raw(conn, f, **options)
-    parts = [stored_cells(conn, spec, variant, covered, f.workspaces)]
-    parts += [spec.raw(conn, piece, **bound) for piece in uncovered_pieces(f, covered)]
+    parts = [stored_cells(conn, spec, variant, plan, f.workspaces)]
+    parts += [spec.raw(conn, piece, **bound) for piece in plan.raw]
     return combine(parts, summary)
 
 

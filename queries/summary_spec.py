@@ -45,13 +45,16 @@ class Summary:
     `columns` is every column the query returns, in its order. `time` is the column its window is
     on (the refresh asks it for the first day with data). `variants` are the keyword arguments for
     which whole days are kept; any other call reads the raw rows. `ignores_channel` is set when the
-    query has no channel to narrow, so a channel filter does not change its answer.
+    query has no channel to narrow, so a channel filter does not change its answer. `hourly` keeps
+    whole hours too (for the partial days at a window's edges); it needs every row the query counts
+    to be picked by `time` alone, so a query that windows several time columns sets it False.
     """
 
     columns: Mapping[str, Kind]
     time: ColumnElement
     variants: tuple[Mapping[str, object], ...] = ({},)
     ignores_channel: bool = False
+    hourly: bool = True
     _stored: dict[str, Mapping[str, object]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -92,12 +95,6 @@ class Summary:
 def variant_key(options: Mapping[str, object]) -> str:
     """A stable text key for a set of keyword arguments (`bucket_seconds=86400`, or '' for none)."""
     return "&".join(f"{name}={options[name]!r}" for name in sorted(options))
-
-
-def whole_days_fit(options: Mapping[str, object]) -> bool:
-    """Time buckets must not straddle a UTC midnight, or a day's summary would hold half a bucket."""
-    seconds = options.get("bucket_seconds")
-    return seconds is None or (isinstance(seconds, int) and seconds > 0 and 86400 % seconds == 0)
 
 
 TEXT, INT, FLOAT, BOOL = Kind.TEXT, Kind.INT, Kind.FLOAT, Kind.BOOL

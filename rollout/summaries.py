@@ -1,8 +1,9 @@
 """Refreshing the per-day summaries (issue 6): incremental, cheap per cycle, safe from many replicas.
 
 Each cycle picks the days that are due and rewrites each of them in a transaction of its own: for
-every summarised query and variant, delete that day's stored answer, run the raw query over the
-day, insert its rows and stamp `summary_day`. Readers see a day either before or after, never half.
+every summarised query and variant, delete that day's stored answers, run the raw query over the day
+once, grouped by hour as well (queries.frame.grouped_by_slot), store its per-hour answers and their
+sum per key as the day's answer, and stamp `summary_day`. Readers see a day before or after, never half.
 
 - Today is never stored: it is not whole yet, and readers take it raw (so the last minute counts).
 - Recent days (yesterday and the day before by default) are rewritten when older than a few
@@ -25,12 +26,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 
 from db.engine import STATE_SCHEMA
 from queries.filters import Window, naive_utc
-from queries.frame import QuerySpec
-from queries.summary import DAY, all_tables, cells_table, midnight, summarised_specs, summary_day, summary_metadata
+from queries.frame import QuerySpec, grouped_by_slot
+from queries.summary import (
+    DAY,
+    DAY_GRAIN,
+    HOUR_GRAIN,
+    all_tables,
+    cells_table,
+    combine,
+    midnight,
+    summarised_specs,
+    summary_day,
+    summary_metadata,
+)
 
 log = logging.getLogger("canarywatch.summaries")
 
@@ -151,36 +163,62 @@ def _lock_day(conn: Connection, day: datetime) -> bool:
 
 
 def write_day(conn: Connection, day: datetime, now: datetime) -> int:
-    """Rewrite one day for every summarised query and variant; the caller owns the transaction."""
-    window = Window(day, day + DAY)
+    """Rewrite one day for every summarised query and variant; the caller owns the transaction.
+    Returns the rows stored (day and hour answers)."""
     written = 0
     for spec in summarised_specs():
         for variant, options in spec.summary.stored_variants(spec.raw).items():
-            frame = spec.raw(conn, window, **options)
-            written += _replace_cells(conn, spec, variant, day, frame)
+            daily, hourly = answers_for_day(conn, spec, day, options)
+            table = cells_table(spec.name)
+            conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day,
+                                             table.c.slot < day + DAY))
+            rows = [*_records(daily, variant, DAY_GRAIN, day), *_records(hourly, variant, HOUR_GRAIN, None)]
+            _insert_rows(conn, table, rows)
+            written += len(rows)
             conn.execute(delete(summary_day).where(summary_day.c.query == spec.name,
                                                    summary_day.c.variant == variant, summary_day.c.day == day))
             conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
-                                                    rows=len(frame)))
+                                                    rows=len(daily)))
     return written
 
 
-def _replace_cells(conn: Connection, spec: QuerySpec, variant: str, day: datetime, frame: pd.DataFrame) -> int:
-    table = cells_table(spec.name)
-    conn.execute(delete(table).where(table.c.variant == variant, table.c.day == day))
-    if len(frame):
-        conn.execute(insert(table), list(_records(frame, variant, day)))
-    return len(frame)
+def answers_for_day(conn: Connection, spec: QuerySpec, day: datetime,
+                    options: dict[str, object]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The query's answer for the day and, for an hourly query, for each hour of it (with `slot`), from
+    one statement: the day's answer is the hours' answers summed per key."""
+    summary = spec.summary
+    window = Window(day, day + DAY)
+    if not summary.hourly:
+        return spec.raw(conn, window, **options), pd.DataFrame(columns=[*summary.columns, "slot"])
+    with grouped_by_slot(summary.time, HOUR_GRAIN):
+        hourly = spec.raw(conn, window, **options)
+    return combine([hourly.drop(columns="slot")], summary), hourly
 
 
-def _records(frame: pd.DataFrame, variant: str, day: datetime) -> Iterable[dict]:
-    """Rows as plain Python values: naive UTC datetimes, None for missing, ints and floats unboxed."""
+def _records(frame: pd.DataFrame, variant: str, grain: int, slot: datetime | None) -> Iterable[dict]:
+    """Rows as plain Python values: naive UTC datetimes, None for missing, ints and floats unboxed.
+    `slot` None takes each row's own `slot` column (the hour answers)."""
     columns = list(frame.columns)
     for values in frame.itertuples(index=False, name=None):
-        record = {"variant": variant, "day": day}
+        record = {"variant": variant, "grain": grain, "slot": slot}
         for name, value in zip(columns, values, strict=True):
             record[name] = _plain(value)
         yield record
+
+
+def _insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """INSERT on SQLite; COPY on PostgreSQL (a day of hour answers is tens of thousands of rows)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    names = [column.name for column in table.columns]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    statement = f'COPY "{table.schema}"."{table.name}" ({quoted}) FROM STDIN'
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row.get(name) for name in names])
 
 
 def _plain(value: object) -> object:

@@ -24,14 +24,7 @@ from canarywatch_cli import main as cli_main
 from db import upstream as up
 from queries import drafts
 from queries.filters import Window
-from queries.summary import (
-    cells_table,
-    summarised_specs,
-    summary_day,
-    summary_freshness,
-    uncovered_pieces,
-    whole_days,
-)
+from queries.summary import cells_table, read_plan, summarised_specs, summary_day, summary_freshness
 from rollout.summaries import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
 from tests.seed import T0
 from tests.summary_support import assert_same_as_raw
@@ -71,16 +64,18 @@ def daily_needs_review(conn, f: Window) -> list[tuple[str, str, int, int]]:
 # -- the parts of a window (no database) ---------------------------------------------------------
 
 
-def test_whole_days_are_the_midnights_fully_inside_a_half_open_window():
-    assert whole_days(Window(feb(15, 18), feb(18, 12))) == [naive(feb(16)), naive(feb(17))]
-    assert whole_days(Window(feb(16), feb(18))) == [naive(feb(16)), naive(feb(17))]
-    assert whole_days(Window(feb(16, 0, 1), feb(17, 23, 59))) == []
-
-
-def test_the_uncovered_pieces_are_the_edges_and_the_gaps():
-    f = Window(feb(15, 18), feb(19, 6))
-    pieces = uncovered_pieces(f, [naive(feb(16)), naive(feb(18))])
-    assert [(p.start, p.end) for p in pieces] == [(feb(15, 18), feb(16)), (feb(17), feb(18)), (feb(19), feb(19, 6))]
+def test_a_read_plan_takes_stored_days_whole_then_stored_hours_then_raw_pieces():
+    covered = [naive(feb(16)), naive(feb(17)), naive(feb(18))]
+    plan = read_plan(Window(feb(15, 18), feb(18, 2, 30)), covered, hourly=True)
+    assert plan.days == [naive(feb(16)), naive(feb(17))]
+    assert plan.hours == [naive(feb(18, 0)), naive(feb(18, 1))]
+    assert [(p.start, p.end) for p in plan.raw] == [(feb(15, 18), feb(16)), (feb(18, 2), feb(18, 2, 30))]
+    # a query without hours reads the partial day raw; a window inside one hour is all raw
+    assert [(p.start, p.end) for p in read_plan(Window(feb(16, 20), feb(18, 2, 30)), covered, hourly=False).raw] == [
+        (feb(16, 20), feb(17)), (feb(18), feb(18, 2, 30))]
+    inside = read_plan(Window(feb(17, 10, 5), feb(17, 10, 55)), covered, hourly=True)
+    assert (inside.days, inside.hours, [(p.start, p.end) for p in inside.raw]) == (
+        [], [], [(feb(17, 10, 5), feb(17, 10, 55))])
 
 
 # -- exact answers -------------------------------------------------------------------------------
@@ -136,18 +131,12 @@ def test_a_channel_filter_reads_raw_rows_for_queries_that_have_a_channel(db):
 def test_refreshing_again_changes_nothing_and_never_double_counts(db):
     plant(db.seed)
     first = refresh_summaries(db.backend.write, now=T0, backfill=True)
+    assert stored_rows(db) == first.rows
     assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=1)).refreshed == []
-    again = refresh_summaries(db.backend.write, now=T0 + timedelta(days=2), backfill=True)
-    assert again.rows == first.rows + cells_for_feb_18(db)
-    assert stored_rows(db) == again.rows
-    assert_same_as_raw(db.conn, [Window(feb(15, 18), T0)])
-
-
-def cells_for_feb_18(db) -> int:
-    """Rows the stored answers for Feb 18 add once it is a whole day (the one ws-b draft at 11:59)."""
-    with db.backend.write.connect() as conn:
-        return sum(len(spec.raw(conn, Window(feb(18), feb(19)), **options))
-                   for spec in summarised_specs() for options in spec.summary.stored_variants(spec.raw).values())
+    again = refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=6))  # the recent days rewritten
+    assert again.refreshed == [naive(feb(17)), naive(feb(16))]
+    assert stored_rows(db) == first.rows
+    assert_same_as_raw(db.conn, [Window(feb(15, 18), T0), Window(feb(16, 2, 10), feb(17, 14, 59))])
 
 
 def stored_rows(db) -> int:
