@@ -15,8 +15,8 @@ def freshness_sentence(fresh: Freshness, now: datetime) -> str:
         return ("Summaries: none stored yet, so every figure is computed from the raw rows "
                 "(long windows are slower until the background refresh has run).")
     age = _age(now - fresh.oldest_recent_refresh) if fresh.oldest_recent_refresh else "unknown"
-    return (f"Summaries: whole UTC days {fresh.first_day:%Y-%m-%d} to {fresh.last_day:%Y-%m-%d} come from "
-            f"per-day summaries; the latest two days were re-aggregated {age} ago. "
+    return (f"Summaries: {fresh.days} whole UTC days between {fresh.first_day:%Y-%m-%d} and "
+            f"{fresh.last_day:%Y-%m-%d} come from per-day summaries; the latest two were re-aggregated {age} ago. "
             "Partial days and today are read from the raw rows.")
 
 

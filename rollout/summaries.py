@@ -9,8 +9,9 @@ sum per key as the day's answer, and stamp `summary_day`. Readers see a day befo
 - Recent days (yesterday and the day before by default) are rewritten when older than a few
   minutes, because upstream rows change after they are written (needs_review becomes a send,
   dispositions and revision fields arrive later).
-- Older days are written once and rewritten daily, a few per cycle, least recently refreshed
-  first, so a cycle's cost stays bounded; `backfill=True` does every due day at once (a first backfill).
+- Older days are written once and rewritten daily, a few per cycle, the least recently
+  refreshed first (missing days newest first), so a cycle's cost stays bounded; `backfill=True`
+  does every due day at once (a first back-fill).
 - Replicas: on PostgreSQL a day is only written under `pg_try_advisory_xact_lock`; a replica that
   finds the lock held skips the day (another replica is writing it) and re-checks under the lock
   that the day is still due. On SQLite the write engine begins IMMEDIATE, which serialises writers.
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 
-from db.engine import STATE_SCHEMA
+from db.engine import STATE_SCHEMA, read_engine
 from queries.filters import Window, naive_utc
 from queries.frame import QuerySpec, grouped_by_slot
 from queries.summary import (
@@ -82,15 +83,18 @@ def ensure_summary_tables(engine: Engine) -> None:
     if url in _ENSURED:
         return
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql":  # replicas starting together must not race to CREATE TABLE
+            conn.execute(text("SELECT pg_advisory_xact_lock(:ns, -1)"), {"ns": LOCK_NAMESPACE})
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{STATE_SCHEMA}"'))
         summary_metadata.create_all(conn, tables=all_tables(), checkfirst=True)
     _ENSURED.add(url)
 
 
 def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: RefreshPolicy = RefreshPolicy(),
-                      backfill: bool = False) -> RefreshReport:
-    """One refresh cycle on the write engine; returns what it did."""
+                      backfill: bool = False, read: Engine | None = None) -> RefreshReport:
+    """One refresh cycle on the write engine; returns what it did. On SQLite the day's answers are
+    aggregated on `read` (a read-only engine on the same file; one is opened when not given), because
+    every transaction of the write engine takes SQLite's single write lock."""
     started = time.perf_counter()
     now = naive_utc(now or datetime.now(UTC))
     ensure_summary_tables(engine)
@@ -98,17 +102,31 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
         due = due_days(conn, now, policy, backfill=backfill)
         conn.rollback()
     report = RefreshReport()
+    reader = read
+    if engine.dialect.name == "sqlite" and reader is None and due:
+        reader = read_engine(engine.url.render_as_string(hide_password=False))
     for day in due:
         t = time.perf_counter()
-        with engine.begin() as conn:
-            if not _lock_day(conn, day):
-                report.skipped_locked.append(day)
-                continue
-            if day not in due_days(conn, now, policy, backfill=backfill, only=day):
-                continue  # another replica wrote it while we waited
-            report.rows += write_day(conn, day, now)
+        if engine.dialect.name == "sqlite":
+            # SQLite has one writer at a time: aggregate first, hold the write lock only to store
+            with reader.connect() as conn:
+                answers = day_answers(conn, day)
+            with engine.begin() as conn:
+                if day not in due_days(conn, now, policy, backfill=backfill, only=day):
+                    continue
+                report.rows += store_day(conn, day, now, answers)
+        else:
+            with engine.begin() as conn:
+                if not _lock_day(conn, day):
+                    report.skipped_locked.append(day)
+                    continue
+                if day not in due_days(conn, now, policy, backfill=backfill, only=day):
+                    continue  # another replica wrote it while we waited
+                report.rows += store_day(conn, day, now, day_answers(conn, day))
         report.refreshed.append(day)
         report.day_seconds[day] = time.perf_counter() - t
+    if reader is not None and read is None:
+        reader.dispose()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -141,7 +159,7 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
             older.append((oldest or datetime.min, day))
         day += DAY
     recent.sort(reverse=True)
-    older.sort()
+    older.sort(key=lambda item: (item[0], -item[1].timestamp()))  # least recently refreshed, newest day first
     picked = [d for _, d in older] if backfill or only else [d for _, d in older[: policy.older_per_cycle]]
     return recent + picked
 
@@ -162,23 +180,28 @@ def _lock_day(conn: Connection, day: datetime) -> bool:
                              {"ns": LOCK_NAMESPACE, "day": number}).scalar())
 
 
-def write_day(conn: Connection, day: datetime, now: datetime) -> int:
-    """Rewrite one day for every summarised query and variant; the caller owns the transaction.
-    Returns the rows stored (day and hour answers)."""
+Answers = list[tuple[QuerySpec, str, pd.DataFrame, pd.DataFrame]]  # spec, variant, day answer, hour answers
+
+
+def day_answers(conn: Connection, day: datetime) -> Answers:
+    """Every summarised query and variant's answers for the day (reads only)."""
+    return [(spec, variant, *answers_for_day(conn, spec, day, options))
+            for spec in summarised_specs() for variant, options in spec.summary.stored_variants(spec.raw).items()]
+
+
+def store_day(conn: Connection, day: datetime, now: datetime, answers: Answers) -> int:
+    """Replace the day's stored answers; the caller owns the transaction. Returns the rows stored."""
     written = 0
-    for spec in summarised_specs():
-        for variant, options in spec.summary.stored_variants(spec.raw).items():
-            daily, hourly = answers_for_day(conn, spec, day, options)
-            table = cells_table(spec.name)
-            conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day,
-                                             table.c.slot < day + DAY))
-            rows = [*_records(daily, variant, DAY_GRAIN, day), *_records(hourly, variant, HOUR_GRAIN, None)]
-            _insert_rows(conn, table, rows)
-            written += len(rows)
-            conn.execute(delete(summary_day).where(summary_day.c.query == spec.name,
-                                                   summary_day.c.variant == variant, summary_day.c.day == day))
-            conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
-                                                    rows=len(daily)))
+    for spec, variant, daily, hourly in answers:
+        table = cells_table(spec.name)
+        conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day, table.c.slot < day + DAY))
+        rows = [*_records(daily, variant, DAY_GRAIN, day), *_records(hourly, variant, HOUR_GRAIN, None)]
+        _insert_rows(conn, table, rows)
+        written += len(rows)
+        conn.execute(delete(summary_day).where(summary_day.c.query == spec.name, summary_day.c.variant == variant,
+                                               summary_day.c.day == day))
+        conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
+                                                rows=len(daily)))
     return written
 
 
@@ -243,9 +266,9 @@ class SummaryRefresher(threading.Thread):
     """
 
     def __init__(self, engine: Engine, *, every: float = 60.0, policy: RefreshPolicy = RefreshPolicy(),
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), read: Engine | None = None):
         super().__init__(name="canarywatch-summary-refresh", daemon=True)
-        self.engine, self.every, self.policy, self.clock = engine, every, policy, clock
+        self.engine, self.every, self.policy, self.clock, self.read = engine, every, policy, clock, read
         self.stopped = threading.Event()
         self.last: RefreshReport | None = None
 
@@ -253,7 +276,8 @@ class SummaryRefresher(threading.Thread):
         backfill = True
         while not self.stopped.is_set():
             try:
-                self.last = refresh_summaries(self.engine, now=self.clock(), policy=self.policy, backfill=backfill)
+                self.last = refresh_summaries(self.engine, now=self.clock(), policy=self.policy, backfill=backfill,
+                                              read=self.read)
                 backfill = False
                 log.info("summaries: %s", self.last.line())
             except Exception as exc:  # noqa: BLE001 - a background cycle must never kill the thread

@@ -17,7 +17,7 @@ def test_stored_days_name_their_range_and_the_age_of_the_recent_refresh():
     fresh = Freshness(3, datetime(2026, 2, 15), datetime(2026, 2, 17), datetime(2026, 2, 18, 11, 53),
                       datetime(2026, 2, 18, 11, 58))
     assert freshness_sentence(fresh, NOW) == (
-        "Summaries: whole UTC days 2026-02-15 to 2026-02-17 come from per-day summaries; the latest two days "
-        "were re-aggregated 7 min ago. Partial days and today are read from the raw rows.")
+        "Summaries: 3 whole UTC days between 2026-02-15 and 2026-02-17 come from per-day summaries; the latest "
+        "two were re-aggregated 7 min ago. Partial days and today are read from the raw rows.")
     stale = Freshness(3, datetime(2026, 2, 15), datetime(2026, 2, 17), datetime(2026, 2, 16, 2), None)
     assert "re-aggregated 2 days ago" in freshness_sentence(stale, NOW)

@@ -24,7 +24,8 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules(queries.__path__))
 for _name in MODULES:
     importlib.import_module(f"queries.{_name}")
 
-INFRASTRUCTURE = {"canary", "dialect", "filters", "frame"}  # canary composes registered queries
+# canary composes registered queries; summary and summary_spec serve them from stored days
+INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "summary", "summary_spec"}
 WIDE = Window(at(days=-3), at(days=3))
 
 

@@ -27,6 +27,7 @@ def start_summary_refresher() -> SummaryRefresher | None:
     """Start the background refresher once per process (None when switched off)."""
     if not refresher_enabled():
         return None
-    refresher = SummaryRefresher(app_context().write, every=EVERY_SECONDS)
+    ctx = app_context()
+    refresher = SummaryRefresher(ctx.write, every=EVERY_SECONDS, read=ctx.read)
     refresher.start()
     return refresher

@@ -68,7 +68,7 @@ def start_dashboard(folder: Path, env: Mapping[str, str] | None = None) -> Itera
     port = _free_port()
     child = {k: v for k, v in os.environ.items() if not k.startswith("CANARYWATCH_") and k != "DATABASE_URL"}
     child.update(CANARYWATCH_DEMO_PATH=str(folder / "demo.sqlite"), CANARYWATCH_LOGIN_SLEEP="0.7",
-                 PYTHONPATH=str(ROOT))
+                 CANARYWATCH_SUMMARY_REFRESH="off", PYTHONPATH=str(ROOT))
     child.update(env or {})
     log = (folder / "streamlit.log").open("w")
     proc = subprocess.Popen(
@@ -156,12 +156,15 @@ def login(page, user: str, password: str, *, path: str = "/") -> None:
     first and submits again when the form did not answer.
     """
     page.goto(path)
-    page.get_by_label("Username").wait_for()
+    page.get_by_label("Username").first.wait_for()
     answered = "[data-testid=stSidebarNav], [data-testid=stAlertContentError]"
     for _ in range(3):
         wait_idle(page, settle=1.5)
         if page.locator(answered).count():
             return
+        # a rerun under load can briefly show the old and the new form together
+        page.wait_for_function("document.querySelectorAll('input[aria-label=Username]').length === 1",
+                               timeout=30_000)
         page.get_by_label("Username").fill(user)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Login").click()
