@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, or_, select
 
 from db import upstream as up
+from queries.dialect import json_text
 from queries.filters import Window, default_bucket_seconds, naive_utc
 from queries.frame import read_frame
 
@@ -102,7 +103,7 @@ def revision(conn: Connection, f: Window) -> tuple[Frames, Frames]:
 
 def overseer(conn: Connection, f: Window) -> tuple[Frames, Frames]:
     stmt = select(MOD.c.clientId.label("workspace"), MOD.c.stage, MOD.c.confidence, MOD.c.createdAt,
-                  func.lower(MOD.c.payload["decision"].astext).label("decision")).where(
+                  func.lower(json_text(MOD.c.payload, "decision")).label("decision")).where(
         MOD.c.createdAt >= naive_utc(f.start), MOD.c.createdAt < naive_utc(f.end), *_ws(f, MOD.c.clientId))
     raw = _fetch(conn, stmt)
     raw["bucket"] = _bucket(raw, "createdAt", f)
