@@ -63,11 +63,14 @@ def refresh(url: str, end: datetime) -> str:
 
 
 def measure(url: str, page: str, method: str, start: datetime, end: datetime, workspaces: list[str],
-            reps: int) -> dict:
+            reps: int, limit_s: float) -> dict:
     args = {"url": url, "page": page, "method": method, "start": start.isoformat(), "end": end.isoformat(),
             "workspaces": workspaces, "reps": reps}
-    done = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(args)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent.parent, timeout=1800)
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(args)], capture_output=True,
+                              text=True, cwd=Path(__file__).resolve().parent.parent, timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped: over {limit_s:.0f} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--scopes", default="all,one")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--limit-s", type=float, default=1800, help="stop one measurement after this long")
+    parser.add_argument("--name", help="output file name (default: the database name)")
     parser.add_argument("--no-refresh", action="store_true", help="measure with the summaries as they are")
     parser.add_argument("--naive-max-rows", type=float, default=4e6,
                         help="skip the naive way when its estimated raw rows exceed this (memory guard)")
@@ -152,15 +157,16 @@ def main(argv: list[str] | None = None) -> int:
                         row["note"] = f"skipped: ~{estimate / 1e6:.1f}M raw rows"
                     else:
                         got = measure(url, page, method, end - WINDOWS[window], end,
-                                      [largest] if scope == "one" else [], args.reps)
+                                      [largest] if scope == "one" else [], args.reps, args.limit_s)
                         if "error" in got:
                             row["note"] = got["error"][:80]
                         row.update({k: v for k, v in got.items() if k != "error"})
                     rows.append(row)
-                    write_outputs(args.db, rows, start, end, largest, refreshed)  # a long run keeps what it has
+                    # a long run keeps what it has measured so far
+                    write_outputs(args.name or args.db, rows, start, end, largest, refreshed)
                     print(f"[{time.monotonic() - began:6.0f}s] {page} {window} {scope} {method}: "
                           f"{row.get('warm_s', row['note'])}", file=sys.stderr, flush=True)
-    table = write_outputs(args.db, rows, start, end, largest, refreshed)
+    table = write_outputs(args.name or args.db, rows, start, end, largest, refreshed)
     print(table)
     return 0
 
