@@ -139,19 +139,17 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
     first = only or max(today - policy.keep_days * DAY, _first_day_with_data(conn) or today)
     last = (only + DAY) if only else today
     wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
-    stamps: dict[datetime, list[datetime]] = {}
-    seen: dict[datetime, int] = {}
+    stamps: dict[datetime, list[datetime]] = {}  # day -> when each wanted (query, variant) was stored
     rows = conn.execute(select(summary_day.c.query, summary_day.c.variant, summary_day.c.day,
                                summary_day.c.refreshedAt).where(summary_day.c.day >= first, summary_day.c.day < last))
     for name, variant, day, refreshed in rows:
         if (name, variant) in wanted:
             stamps.setdefault(day, []).append(refreshed)
-            seen[day] = seen.get(day, 0) + 1
     recent, older = [], []
     day = first
     while day < min(last, today):
-        complete = seen.get(day, 0) == len(wanted)
-        oldest = min(stamps[day]) if complete else None
+        stored = stamps.get(day, [])
+        oldest = min(stored) if len(stored) == len(wanted) else None  # None: some variant is missing
         if day >= today - policy.recent_days * DAY:
             if oldest is None or oldest < now - policy.recent_every:
                 recent.append(day)

@@ -12,6 +12,7 @@ from analysis.summary_freshness import freshness_sentence
 from auth.roles import READERS, Role
 from auth.session import User, guard
 from db.config import ConfigError
+from queries.filters import naive_utc
 from ui import data
 from ui.context import app_context
 
@@ -47,7 +48,7 @@ def freshness_bar() -> None:
     left.caption(f"Refreshed at {when:%Y-%m-%d %H:%M:%S} UTC · cached for {data.TTL_SECONDS} s" if when else "")
     fresh = data.summary_freshness()
     if fresh is not None:
-        left.caption(freshness_sentence(fresh, datetime.now(UTC).replace(tzinfo=None)))
+        left.caption(freshness_sentence(fresh, naive_utc(datetime.now(UTC))))
     if right.button("Refresh", icon=":material/refresh:", key="cw_refresh"):
         data.refresh()
         st.rerun()
