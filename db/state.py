@@ -53,6 +53,30 @@ canary_view = Table(
 )
 
 
+#: Per user, the instant before which every session cookie is void: logout and "sign out everywhere"
+#: move it forward, and every replica checks it on each cookie sign-in (a revoked JWT stays revoked).
+session_epoch = Table(
+    "session_epoch",
+    state_metadata,
+    Column("username", Text, primary_key=True),
+    Column("revokedBefore", Timestamp, nullable=False),
+)
+
+
+#: A summary refresh step that failed (one query, one day): the other queries and days still store,
+#: and every page's freshness line shows these instead of "none stored yet".
+summary_failure = Table(
+    "summary_failure",
+    state_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("query", Text, nullable=False),
+    Column("day", Timestamp, nullable=False),
+    Column("errorClass", Text, nullable=False),  # the exception's class name only: never its message
+    Column("failedAt", Timestamp, nullable=False),
+    Index("summary_failure_failedAt_idx", "failedAt"),
+)
+
+
 def ensure_state_schema(engine: Engine) -> None:
     """Create the `canarywatch` schema and its tables if missing (idempotent)."""
     with engine.begin() as conn:
