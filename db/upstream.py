@@ -1,15 +1,25 @@
-"""The upstream app's tables as canarywatch reads them (DATA_CONTRACT.md, sections 1-11).
+"""The upstream app's tables exactly as upstream creates them (../shared/UPSTREAM_SCHEMA.md).
 
-Quoted PascalCase tables and camelCase columns, PostgreSQL enums with the exact labels, `jsonb`,
-`timestamp(3)` without time zone holding UTC, text ids with no database default, `updatedAt` with
-no default, and the upstream indexes only. The same MetaData builds on SQLite with the closest
-types, which is how the demo and the tests get a faithful copy.
+Every column of the twelve tables canarywatch reads, with upstream's names, types, nullability,
+defaults and indexes, so that the demo and every test database are laid out like production: a bare
+name two joined tables share (`status` is on Lead, AIDraft, Appointment, FollowUpTask, ...) is
+ambiguous here exactly as it is there. DATA_CONTRACT.md says what the columns mean.
 
-Enum type names other than `ClientMemberRole` are not given by the contract; they follow Prisma's
-convention of naming the type after the enum and are unverified against the live database.
+Quoted PascalCase tables and camelCase columns; `timestamp(3)` without time zone holding UTC; text
+ids with no database default; `updatedAt` with no default (Prisma sets it). The same MetaData builds
+on SQLite with the closest types (JSON for jsonb and text[], text for enums).
+
+Enum columns are created as the native PostgreSQL types with upstream's labels but are *read as
+text*: upstream adds labels over time, and a label canarywatch does not know is data to count under
+its own name, never a LookupError (`LabelEnum`).
+
+`ClientMember` and `Message` are not read by any query; the demo seeds them so its data set is
+whole (ids that drafts and overseer decisions point at). Their columns are the ones the seed needs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,13 +33,15 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    UniqueConstraint,
+    TypeDecorator,
     false,
     func,
     text,
     true,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
 upstream_metadata = MetaData()
 
@@ -37,144 +49,614 @@ upstream_metadata = MetaData()
 Timestamp = DateTime(timezone=False).with_variant(postgresql.TIMESTAMP(precision=3), "postgresql")
 #: jsonb on PostgreSQL, JSON text on SQLite. Python None is stored as the JSON literal null.
 Jsonb = JSON(none_as_null=False).with_variant(postgresql.JSONB(none_as_null=False), "postgresql")
+#: text[] on PostgreSQL, a JSON list on SQLite (never read by a query: the columns hold personal data)
+TextArray = JSON().with_variant(postgresql.ARRAY(Text), "postgresql")
 
 
-def _enum(name: str, *labels: str) -> Enum:
-    return Enum(*labels, name=name, native_enum=True, create_constraint=False, validate_strings=True)
+class EmptyTextArray(ColumnElement):
+    """The server default `'{}'::TEXT[]`, spelled per dialect (SQLite keeps an empty JSON list)."""
+
+    inherit_cache = True
 
 
-CLIENT_MEMBER_ROLES = ("ADMIN", "SETTER", "INBOX_MANAGER", "CLIENT_PORTAL")
-RESPONSE_DISPOSITIONS = ("AUTO_SENT", "APPROVED", "EDITED")
-RESPONSE_MODES = ("SETTER_MANAGED", "AI_AUTO_SEND")
-SCHEDULE_MODES = ("ALWAYS", "BUSINESS_HOURS", "CUSTOM")
-APPOINTMENT_PROVIDERS = ("GHL", "CALENDLY")
-APPOINTMENT_STATUSES = ("CONFIRMED", "CANCELED", "RESCHEDULED", "SHOWED", "NO_SHOW")
-APPOINTMENT_SOURCES = ("WEBHOOK", "RECONCILE_CRON", "BACKFILL", "AUTO_BOOK", "MANUAL", "MIGRATION")
-WEBHOOK_PROVIDERS = ("INBOXXIA", "CRM")
-WEBHOOK_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
-FUNCTION_RUN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
-JOB_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
-PIPELINE_RUN_STATUSES = ("RUNNING", "COMPLETED", "FAILED", "ABORTED")
-JOB_TYPES = (
-    "EMAIL_INBOUND_POST_PROCESS",
-    "SMS_INBOUND_POST_PROCESS",
-    "LINKEDIN_INBOUND_POST_PROCESS",
-    "LEAD_SCORING_POST_PROCESS",
-    "CONVERSATION_SYNC",
-    "AI_AUTO_SEND_DELAYED",
-)
+@compiles(EmptyTextArray, "postgresql")
+def _empty_array_pg(_element: EmptyTextArray, _compiler: Any, **_kw: Any) -> str:
+    return "'{}'::TEXT[]"
 
-client_member_role = _enum("ClientMemberRole", *CLIENT_MEMBER_ROLES)
-response_disposition = _enum("ResponseDisposition", *RESPONSE_DISPOSITIONS)
-campaign_response_mode = _enum("CampaignResponseMode", *RESPONSE_MODES)
-auto_send_schedule_mode = _enum("AutoSendScheduleMode", *SCHEDULE_MODES)
-appointment_provider = _enum("MeetingBookingProvider", *APPOINTMENT_PROVIDERS)
-appointment_status = _enum("AppointmentStatus", *APPOINTMENT_STATUSES)
-appointment_source = _enum("AppointmentSource", *APPOINTMENT_SOURCES)
-webhook_provider = _enum("WebhookEventProvider", *WEBHOOK_PROVIDERS)
-webhook_status = _enum("WebhookEventStatus", *WEBHOOK_STATUSES)
-function_run_status = _enum("BackgroundFunctionRunStatus", *FUNCTION_RUN_STATUSES)
-job_status = _enum("BackgroundJobStatus", *JOB_STATUSES)
-job_type = _enum("BackgroundJobType", *JOB_TYPES)
-pipeline_run_status = _enum("DraftPipelineRunStatus", *PIPELINE_RUN_STATUSES)
+
+@compiles(EmptyTextArray)
+def _empty_array_other(_element: EmptyTextArray, _compiler: Any, **_kw: Any) -> str:
+    return "'[]'"
+
+
+class LabelEnum(TypeDecorator):
+    """An upstream enum: created as the native type with its labels (so a test database can add one
+    with ALTER TYPE ... ADD VALUE, as upstream does), bound and read back as plain text."""
+
+    impl = Enum
+    cache_ok = True
+
+    def __init__(self, *labels: str, name: str) -> None:
+        super().__init__(*labels, name=name, native_enum=True, create_constraint=False, validate_strings=False)
+        self.labels: tuple[str, ...] = labels
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None  # the driver's string as it is: an unknown label is counted, not refused
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
 
 
 def _id() -> Column:
-    return Column("id", Text, primary_key=True)  # client-side uuid, no database default
+    return Column("id", Text, primary_key=True)  # client-side cuid/uuid, no database default
 
 
-def _created_at() -> Column:
-    return Column("createdAt", Timestamp, nullable=False, server_default=func.current_timestamp())
-
-
-def _updated_at() -> Column:
-    return Column("updatedAt", Timestamp, nullable=False)  # Prisma @updatedAt: no database default
-
+ai_draft_response_disposition = LabelEnum('AUTO_SENT', 'APPROVED', 'EDITED', name='AIDraftResponseDisposition')
+appointment_source = LabelEnum('WEBHOOK', 'RECONCILE_CRON', 'BACKFILL', 'AUTO_BOOK', 'MANUAL', 'MIGRATION',
+                               name='AppointmentSource')
+appointment_status = LabelEnum('CONFIRMED', 'CANCELED', 'RESCHEDULED', 'SHOWED', 'NO_SHOW', name='AppointmentStatus')
+auto_send_schedule_mode = LabelEnum('ALWAYS', 'BUSINESS_HOURS', 'CUSTOM', name='AutoSendScheduleMode')
+background_function_run_status = LabelEnum('RUNNING', 'SUCCEEDED', 'FAILED', name='BackgroundFunctionRunStatus')
+background_job_status = LabelEnum('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', name='BackgroundJobStatus')
+background_job_type = LabelEnum(
+    'EMAIL_INBOUND_POST_PROCESS', 'SMS_INBOUND_POST_PROCESS', 'LINKEDIN_INBOUND_POST_PROCESS',
+    'SMARTLEAD_INBOUND_POST_PROCESS', 'INSTANTLY_INBOUND_POST_PROCESS', 'LEAD_SCORING_POST_PROCESS',
+    'CONVERSATION_SYNC', 'AI_AUTO_SEND_DELAYED', name='BackgroundJobType')
+campaign_response_mode = LabelEnum('SETTER_MANAGED', 'AI_AUTO_SEND', name='CampaignResponseMode')
+email_integration_provider = LabelEnum('EMAILBISON', 'SMARTLEAD', 'INSTANTLY', name='EmailIntegrationProvider')
+meeting_booking_provider = LabelEnum('GHL', 'CALENDLY', name='MeetingBookingProvider')
+webhook_event_status = LabelEnum('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', name='WebhookEventStatus')
+webhook_provider = LabelEnum('INBOXXIA', 'CRM', name='WebhookProvider')
 
 client = Table(
-    "Client",
+    'Client',
     upstream_metadata,
     _id(),
-    Column("name", Text, nullable=False),
-    Column("userId", Text, nullable=False),
-    Column("emailBisonWorkspaceId", Text, nullable=True, unique=True),
-    _created_at(),
-    _updated_at(),
+    Column('name', Text, nullable=False),
+    Column('ghlLocationId', Text, nullable=True),
+    Column('ghlPrivateKey', Text, nullable=True),
+    Column('emailProvider', email_integration_provider, nullable=True),
+    Column('emailBisonApiKey', Text, nullable=True),
+    Column('emailBisonWorkspaceId', Text, nullable=True),
+    Column('emailBisonBaseHostId', Text, nullable=True),
+    Column('smartLeadApiKey', Text, nullable=True),
+    Column('smartLeadWebhookSecret', Text, nullable=True),
+    Column('instantlyApiKey', Text, nullable=True),
+    Column('instantlyWebhookSecret', Text, nullable=True),
+    Column('slackBotToken', Text, nullable=True),
+    Column('resendApiKey', Text, nullable=True),
+    Column('resendFromEmail', Text, nullable=True),
+    Column('userId', Text, nullable=False),
+    Column('unipileAccountId', Text, nullable=True),
+    Column('unipileConnectionStatus', Text, nullable=True),
+    Column('unipileDisconnectedAt', Timestamp, nullable=True),
+    Column('unipileLastErrorAt', Timestamp, nullable=True),
+    Column('unipileLastErrorMessage', Text, nullable=True),
+    Column('unipileLastNotifiedAt', Timestamp, nullable=True),
+    Column('calendlyAccessToken', Text, nullable=True),
+    Column('calendlyUserUri', Text, nullable=True),
+    Column('calendlyOrganizationUri', Text, nullable=True),
+    Column('calendlyWebhookSubscriptionUri', Text, nullable=True),
+    Column('calendlyWebhookSigningKey', Text, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('Client_ghlLocationId_key', 'ghlLocationId', unique=True),
+    Index('Client_emailBisonWorkspaceId_key', 'emailBisonWorkspaceId', unique=True),
+    Index('Client_userId_idx', 'userId'),
+    Index('Client_emailBisonBaseHostId_idx', 'emailBisonBaseHostId'),
 )
 
+workspace_settings = Table(
+    'WorkspaceSettings',
+    upstream_metadata,
+    _id(),
+    Column('clientId', Text, nullable=False),
+    Column('brandName', Text, nullable=True),
+    Column('brandLogoUrl', Text, nullable=True),
+    Column('aiPersonaName', Text, nullable=True),
+    Column('aiTone', Text, nullable=True, server_default=text("'friendly-professional'")),
+    Column('aiGreeting', Text, nullable=True),
+    Column('aiSmsGreeting', Text, nullable=True),
+    Column('aiSignature', Text, nullable=True),
+    Column('aiGoals', Text, nullable=True),
+    Column('chatgptExportDefaults', Text, nullable=True),
+    Column('insightsChatModel', Text, nullable=True, server_default=text("'gpt-5-mini'")),
+    Column('insightsChatReasoningEffort', Text, nullable=True, server_default=text("'medium'")),
+    Column('insightsChatEnableCampaignChanges', Boolean, nullable=False, server_default=false()),
+    Column('insightsChatEnableExperimentWrites', Boolean, nullable=False, server_default=false()),
+    Column('insightsChatEnableFollowupPauses', Boolean, nullable=False, server_default=false()),
+    Column('messagePerformanceWeeklyEnabled', Boolean, nullable=False, server_default=false()),
+    Column('draftGenerationModel', Text, nullable=True, server_default=text("'gpt-5.1'")),
+    Column('draftGenerationReasoningEffort', Text, nullable=True, server_default=text("'medium'")),
+    Column('emailDraftVerificationModel', Text, nullable=True, server_default=text("'gpt-5.2'")),
+    Column('draftGenerationEnabled', Boolean, nullable=False, server_default=true()),
+    Column('draftGenerationStep2Enabled', Boolean, nullable=False, server_default=true()),
+    Column('draftVerificationStep3Enabled', Boolean, nullable=False, server_default=true()),
+    Column('meetingOverseerEnabled', Boolean, nullable=False, server_default=true()),
+    Column('aiRouteBookingProcessEnabled', Boolean, nullable=False, server_default=true()),
+    Column('serviceDescription', Text, nullable=True),
+    Column('qualificationQuestions', Text, nullable=True),
+    Column('idealCustomerProfile', Text, nullable=True),
+    Column('leadContextBundleEnabled', Boolean, nullable=False, server_default=false()),
+    Column('leadContextBundleBudgets', Jsonb, nullable=True),
+    Column('followupBookingGateEnabled', Boolean, nullable=False, server_default=false()),
+    Column('companyName', Text, nullable=True),
+    Column('targetResult', Text, nullable=True),
+    Column('autoApproveMeetings', Boolean, nullable=False, server_default=true()),
+    Column('flagUncertainReplies', Boolean, nullable=False, server_default=true()),
+    Column('pauseForOOO', Boolean, nullable=False, server_default=true()),
+    Column('highQuotaEnabled', Boolean, nullable=False, server_default=false()),
+    Column('followUpsPausedUntil', Timestamp, nullable=True),
+    Column('autoBlacklist', Boolean, nullable=False, server_default=true()),
+    Column('autoFollowUpsOnReply', Boolean, nullable=False, server_default=false()),
+    Column('airtableMode', Boolean, nullable=False, server_default=false()),
+    Column('roundRobinEnabled', Boolean, nullable=False, server_default=false()),
+    Column('roundRobinLastSetterIndex', Integer, nullable=True),
+    Column('roundRobinSetterSequence', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('roundRobinEmailOnly', Boolean, nullable=False, server_default=false()),
+    Column('emailDigest', Boolean, nullable=False, server_default=true()),
+    Column('slackAlerts', Boolean, nullable=False, server_default=true()),
+    Column('notificationEmails', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('notificationPhones', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('notificationSlackChannelIds', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('notificationSentimentRules', Jsonb, nullable=True),
+    Column('notificationDailyDigestTime', Text, nullable=True, server_default=text("'09:00'")),
+    Column('crmWebhookEnabled', Boolean, nullable=False, server_default=false()),
+    Column('crmWebhookUrl', Text, nullable=True),
+    Column('crmWebhookEvents', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('crmWebhookSecret', Text, nullable=True),
+    Column('timezone', Text, nullable=True),
+    Column('workStartTime', Text, nullable=True, server_default=text("'09:00'")),
+    Column('workEndTime', Text, nullable=True, server_default=text("'17:00'")),
+    Column('autoSendScheduleMode', auto_send_schedule_mode, nullable=False, server_default=text("'ALWAYS'")),
+    Column('autoSendCustomSchedule', Jsonb, nullable=True),
+    Column('autoSendSkipHumanReview', Boolean, nullable=False, server_default=false()),
+    Column('autoSendRevisionEnabled', Boolean, nullable=False, server_default=false()),
+    Column('autoSendRevisionModel', Text, nullable=True, server_default=text("'gpt-5.2'")),
+    Column('autoSendRevisionReasoningEffort', Text, nullable=True, server_default=text("'high'")),
+    Column('autoSendRevisionMaxIterations', Integer, nullable=True, server_default=text('3')),
+    Column('autoSendEvaluatorModel', Text, nullable=True),
+    Column('autoSendEvaluatorReasoningEffort', Text, nullable=True),
+    Column('memoryAllowlistCategories', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('memoryMinConfidence', Double, nullable=False, server_default=text('0.7')),
+    Column('memoryMinTtlDays', Integer, nullable=False, server_default=text('1')),
+    Column('memoryTtlCapDays', Integer, nullable=False, server_default=text('90')),
+    Column('slackAutoSendApprovalRecipients', Jsonb, nullable=True),
+    Column('slackMembersCacheJson', Jsonb, nullable=True),
+    Column('slackMembersCachedAt', Timestamp, nullable=True),
+    Column('calendarSlotsToShow', Integer, nullable=True, server_default=text('3')),
+    Column('calendarLookAheadDays', Integer, nullable=True, server_default=text('28')),
+    Column('calendarHealthEnabled', Boolean, nullable=False, server_default=true()),
+    Column('calendarHealthMinSlots', Integer, nullable=False, server_default=text('10')),
+    Column('emailBisonFirstTouchAvailabilitySlotEnabled', Boolean, nullable=False, server_default=true()),
+    Column('emailBisonAvailabilitySlotTemplate', Text, nullable=True),
+    Column('emailBisonAvailabilitySlotIncludeWeekends', Boolean, nullable=False, server_default=false()),
+    Column('emailBisonAvailabilitySlotCount', Integer, nullable=False, server_default=text('2')),
+    Column('emailBisonAvailabilitySlotPreferWithinDays', Integer, nullable=False, server_default=text('5')),
+    Column('ghlDefaultCalendarId', Text, nullable=True),
+    Column('ghlDirectBookCalendarId', Text, nullable=True),
+    Column('ghlAssignedUserId', Text, nullable=True),
+    Column('autoBookMeetings', Boolean, nullable=False, server_default=false()),
+    Column('meetingDurationMinutes', Integer, nullable=False, server_default=text('30')),
+    Column('meetingTitle', Text, nullable=True, server_default=text("'Intro to {companyName}'")),
+    Column('meetingBookingProvider', meeting_booking_provider, nullable=False, server_default=text("'GHL'")),
+    Column('calendlyEventTypeLink', Text, nullable=True),
+    Column('calendlyEventTypeUri', Text, nullable=True),
+    Column('calendlyDirectBookEventTypeLink', Text, nullable=True),
+    Column('calendlyDirectBookEventTypeUri', Text, nullable=True),
+    Column('bookingQualificationCheckEnabled', Boolean, nullable=False, server_default=false()),
+    Column('bookingQualificationCriteria', Text, nullable=True),
+    Column('bookingDisqualificationMessage', Text, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('WorkspaceSettings_clientId_key', 'clientId', unique=True),
+)
+
+email_campaign = Table(
+    'EmailCampaign',
+    upstream_metadata,
+    _id(),
+    Column('bisonCampaignId', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('clientId', Text, nullable=False),
+    Column('responseMode', campaign_response_mode, nullable=False, server_default=text("'SETTER_MANAGED'")),
+    Column('autoSendConfidenceThreshold', Double, nullable=False, server_default=text('0.9')),
+    Column('autoSendSkipHumanReview', Boolean, nullable=True),
+    Column('autoSendDelayMinSeconds', Integer, nullable=False, server_default=text('180')),
+    Column('autoSendDelayMaxSeconds', Integer, nullable=False, server_default=text('420')),
+    Column('autoSendScheduleMode', auto_send_schedule_mode, nullable=True),
+    Column('autoSendCustomSchedule', Jsonb, nullable=True),
+    Column('bookingProcessId', Text, nullable=True),
+    Column('aiPersonaId', Text, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('EmailCampaign_clientId_bisonCampaignId_key', 'clientId', 'bisonCampaignId', unique=True),
+    Index('EmailCampaign_clientId_idx', 'clientId'),
+    Index('EmailCampaign_bookingProcessId_idx', 'bookingProcessId'),
+    Index('EmailCampaign_aiPersonaId_idx', 'aiPersonaId'),
+)
+
+lead = Table(
+    'Lead',
+    upstream_metadata,
+    _id(),
+    Column('ghlContactId', Text, nullable=True),
+    Column('emailBisonLeadId', Text, nullable=True),
+    Column('linkedinId', Text, nullable=True),
+    Column('linkedinUrl', Text, nullable=True),
+    Column('linkedinCompanyUrl', Text, nullable=True),
+    Column('linkedinUnreachableAt', Timestamp, nullable=True),
+    Column('linkedinUnreachableReason', Text, nullable=True),
+    Column('firstName', Text, nullable=True),
+    Column('lastName', Text, nullable=True),
+    Column('email', Text, nullable=True),
+    Column('phone', Text, nullable=True),
+    Column('jobTitle', Text, nullable=True),
+    Column('timezone', Text, nullable=True),
+    Column('companyName', Text, nullable=True),
+    Column('companyWebsite', Text, nullable=True),
+    Column('companyState', Text, nullable=True),
+    Column('industry', Text, nullable=True),
+    Column('employeeHeadcount', Text, nullable=True),
+    Column('status', Text, nullable=False, server_default=text("'new'")),
+    Column('sentimentTag', Text, nullable=True),
+    Column('fitScore', Integer, nullable=True),
+    Column('intentScore', Integer, nullable=True),
+    Column('overallScore', Integer, nullable=True),
+    Column('scoreReasoning', Text, nullable=True),
+    Column('scoredAt', Timestamp, nullable=True),
+    Column('lastInboundAt', Timestamp, nullable=True),
+    Column('lastOutboundAt', Timestamp, nullable=True),
+    Column('lastZrgOutboundAt', Timestamp, nullable=True),
+    Column('lastMessageAt', Timestamp, nullable=True),
+    Column('lastMessageDirection', Text, nullable=True),
+    Column('snoozedUntil', Timestamp, nullable=True),
+    Column('enrichmentStatus', Text, nullable=True),
+    Column('enrichmentSource', Text, nullable=True),
+    Column('enrichedAt', Timestamp, nullable=True),
+    Column('enrichmentRetryCount', Integer, nullable=False, server_default=text('0')),
+    Column('enrichmentLastRetry', Timestamp, nullable=True),
+    Column('autoReplyEnabled', Boolean, nullable=False, server_default=false()),
+    Column('autoFollowUpEnabled', Boolean, nullable=False, server_default=false()),
+    Column('assignedToUserId', Text, nullable=True),
+    Column('assignedAt', Timestamp, nullable=True),
+    Column('smsDndActive', Boolean, nullable=False, server_default=false()),
+    Column('smsDndUpdatedAt', Timestamp, nullable=True),
+    Column('smsLastBlockedAt', Timestamp, nullable=True),
+    Column('smsLastBlockedReason', Text, nullable=True),
+    Column('smsConsecutiveBlockedCount', Integer, nullable=False, server_default=text('0')),
+    Column('smsLastSuccessAt', Timestamp, nullable=True),
+    Column('autoBookMeetingsEnabled', Boolean, nullable=False, server_default=true()),
+    Column('offeredSlots', Text, nullable=True),
+    Column('qualificationAnswers', Jsonb, nullable=True),
+    Column('qualificationAnswersExtractedAt', Timestamp, nullable=True),
+    Column('bookingQualificationStatus', Text, nullable=True),
+    Column('bookingQualificationCheckedAt', Timestamp, nullable=True),
+    Column('bookingQualificationReason', Text, nullable=True),
+    Column('bookedSlot', Text, nullable=True),
+    Column('ghlAppointmentId', Text, nullable=True),
+    Column('calendlyInviteeUri', Text, nullable=True),
+    Column('calendlyScheduledEventUri', Text, nullable=True),
+    Column('appointmentBookedAt', Timestamp, nullable=True),
+    Column('appointmentStartAt', Timestamp, nullable=True),
+    Column('appointmentEndAt', Timestamp, nullable=True),
+    Column('appointmentStatus', Text, nullable=True),
+    Column('appointmentCanceledAt', Timestamp, nullable=True),
+    Column('appointmentProvider', meeting_booking_provider, nullable=True),
+    Column('appointmentSource', Text, nullable=True),
+    Column('appointmentLastCheckedAt', Timestamp, nullable=True),
+    Column('clientId', Text, nullable=False),
+    Column('campaignId', Text, nullable=True),
+    Column('smsCampaignId', Text, nullable=True),
+    Column('emailCampaignId', Text, nullable=True),
+    Column('senderAccountId', Text, nullable=True),
+    Column('preferredCalendarLinkId', Text, nullable=True),
+    Column('externalSchedulingLink', Text, nullable=True),
+    Column('externalSchedulingLinkLastSeenAt', Timestamp, nullable=True),
+    Column('alternateEmails', TextArray, nullable=False, server_default=EmptyTextArray()),
+    Column('currentReplierEmail', Text, nullable=True),
+    Column('currentReplierName', Text, nullable=True),
+    Column('currentReplierSince', Timestamp, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('Lead_ghlContactId_key', 'ghlContactId', unique=True),
+    Index('Lead_calendlyInviteeUri_key', 'calendlyInviteeUri', unique=True),
+    Index('Lead_calendlyScheduledEventUri_key', 'calendlyScheduledEventUri', unique=True),
+    Index('Lead_clientId_idx', 'clientId'),
+    Index('Lead_campaignId_idx', 'campaignId'),
+    Index('Lead_smsCampaignId_idx', 'smsCampaignId'),
+    Index('Lead_emailCampaignId_idx', 'emailCampaignId'),
+    Index('Lead_emailBisonLeadId_idx', 'emailBisonLeadId'),
+    Index('Lead_alternateEmails_idx', 'alternateEmails'),
+    Index('Lead_sentimentTag_idx', 'sentimentTag'),
+    Index('Lead_email_idx', 'email'),
+    Index('Lead_phone_idx', 'phone'),
+    Index('Lead_linkedinUrl_idx', 'linkedinUrl'),
+    Index('Lead_linkedinCompanyUrl_idx', 'linkedinCompanyUrl'),
+    Index('Lead_smsLastBlockedAt_idx', 'smsLastBlockedAt'),
+    Index('Lead_smsLastSuccessAt_idx', 'smsLastSuccessAt'),
+    Index('Lead_industry_idx', 'industry'),
+    Index('Lead_employeeHeadcount_idx', 'employeeHeadcount'),
+    Index('Lead_enrichmentStatus_idx', 'enrichmentStatus'),
+    Index('Lead_preferredCalendarLinkId_idx', 'preferredCalendarLinkId'),
+    Index('Lead_lastInboundAt_idx', text('"lastInboundAt" DESC')),
+    Index('Lead_lastOutboundAt_idx', text('"lastOutboundAt" DESC')),
+    Index('Lead_lastZrgOutboundAt_idx', text('"lastZrgOutboundAt" DESC')),
+    Index('Lead_lastMessageAt_idx', text('"lastMessageAt" DESC')),
+    Index('Lead_lastMessageDirection_idx', 'lastMessageDirection'),
+    Index('Lead_clientId_lastInboundAt_idx', 'clientId', text('"lastInboundAt" DESC')),
+    Index('Lead_clientId_assignedToUserId_lastInboundAt_idx', 'clientId', 'assignedToUserId',
+          text('"lastInboundAt" DESC')),
+    Index('Lead_clientId_status_idx', 'clientId', 'status'),
+    Index('Lead_clientId_updatedAt_idx', 'clientId', text('"updatedAt" DESC')),
+    Index('Lead_clientId_status_updatedAt_idx', 'clientId', 'status', text('"updatedAt" DESC')),
+    Index('Lead_clientId_sentimentTag_updatedAt_idx', 'clientId', 'sentimentTag', text('"updatedAt" DESC')),
+    Index('Lead_clientId_firstName_idx', 'clientId', 'firstName'),
+    Index('Lead_clientId_lastName_idx', 'clientId', 'lastName'),
+    Index('Lead_appointmentLastCheckedAt_idx', 'appointmentLastCheckedAt'),
+    Index('Lead_clientId_appointmentLastCheckedAt_idx', 'clientId', 'appointmentLastCheckedAt'),
+    Index('Lead_appointmentStatus_idx', 'appointmentStatus'),
+    Index('Lead_overallScore_idx', 'overallScore'),
+    Index('Lead_clientId_overallScore_idx', 'clientId', 'overallScore'),
+    Index('Lead_clientId_overallScore_updatedAt_idx', 'clientId', 'overallScore', text('"updatedAt" DESC')),
+    Index('Lead_assignedToUserId_idx', 'assignedToUserId'),
+    Index('Lead_clientId_assignedToUserId_idx', 'clientId', 'assignedToUserId'),
+)
+
+ai_draft = Table(
+    'AIDraft',
+    upstream_metadata,
+    _id(),
+    Column('leadId', Text, nullable=False),
+    Column('triggerMessageId', Text, nullable=True),
+    Column('content', Text, nullable=False),
+    Column('channel', Text, nullable=False, server_default=text("'sms'")),
+    Column('status', Text, nullable=False, server_default=text("'pending'")),
+    Column('responseDisposition', ai_draft_response_disposition, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Column('autoSendEvaluatedAt', Timestamp, nullable=True),
+    Column('autoSendConfidence', Double, nullable=True),
+    Column('autoSendThreshold', Double, nullable=True),
+    Column('autoSendReason', Text, nullable=True),
+    Column('autoSendAction', Text, nullable=True),
+    Column('autoSendSlackNotified', Boolean, nullable=False, server_default=false()),
+    Column('autoSendRevisionAttemptedAt', Timestamp, nullable=True),
+    Column('autoSendOriginalConfidence', Double, nullable=True),
+    Column('autoSendRevisionConfidence', Double, nullable=True),
+    Column('autoSendRevisionApplied', Boolean, nullable=False, server_default=false()),
+    Column('autoSendRevisionSelectorUsed', Boolean, nullable=True),
+    Column('autoSendRevisionIterations', Integer, nullable=True, server_default=text('0')),
+    Column('slackNotificationChannelId', Text, nullable=True),
+    Column('slackNotificationMessageTs', Text, nullable=True),
+    Index('AIDraft_leadId_idx', 'leadId'),
+    Index('AIDraft_triggerMessageId_idx', 'triggerMessageId'),
+    Index('AIDraft_triggerMessageId_channel_key', 'triggerMessageId', 'channel', unique=True),
+    Index('AIDraft_channel_idx', 'channel'),
+    Index('AIDraft_status_idx', 'status'),
+    Index('AIDraft_responseDisposition_idx', 'responseDisposition'),
+    Index('AIDraft_autoSendAction_idx', 'autoSendAction'),
+    Index('AIDraft_autoSendEvaluatedAt_idx', 'autoSendEvaluatedAt'),
+    Index('AIDraft_autoSendRevisionAttemptedAt_idx', 'autoSendRevisionAttemptedAt'),
+)
+
+meeting_overseer_decision = Table(
+    'MeetingOverseerDecision',
+    upstream_metadata,
+    _id(),
+    Column('messageId', Text, nullable=False),
+    Column('leadId', Text, nullable=False),
+    Column('clientId', Text, nullable=False),
+    Column('stage', Text, nullable=False),
+    Column('promptKey', Text, nullable=False),
+    Column('model', Text, nullable=False),
+    Column('confidence', Double, nullable=True),
+    Column('payload', Jsonb, nullable=False),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('MeetingOverseerDecision_messageId_stage_key', 'messageId', 'stage', unique=True),
+    Index('MeetingOverseerDecision_clientId_idx', 'clientId'),
+    Index('MeetingOverseerDecision_clientId_createdAt_idx', 'clientId', text('"createdAt" DESC')),
+    Index('MeetingOverseerDecision_leadId_idx', 'leadId'),
+    Index('MeetingOverseerDecision_messageId_idx', 'messageId'),
+)
+
+ai_interaction = Table(
+    'AIInteraction',
+    upstream_metadata,
+    _id(),
+    Column('clientId', Text, nullable=False),
+    Column('leadId', Text, nullable=True),
+    Column('source', Text, nullable=True),
+    Column('featureId', Text, nullable=False),
+    Column('promptKey', Text, nullable=True),
+    Column('model', Text, nullable=False),
+    Column('apiType', Text, nullable=False),
+    Column('inputTokens', Integer, nullable=True),
+    Column('outputTokens', Integer, nullable=True),
+    Column('reasoningTokens', Integer, nullable=True),
+    Column('totalTokens', Integer, nullable=True),
+    Column('latencyMs', Integer, nullable=True),
+    Column('status', Text, nullable=False, server_default=text("'success'")),
+    Column('errorMessage', Text, nullable=True),
+    Column('metadata', Jsonb, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Index('AIInteraction_clientId_idx', 'clientId'),
+    Index('AIInteraction_leadId_idx', 'leadId'),
+    Index('AIInteraction_featureId_idx', 'featureId'),
+    Index('AIInteraction_model_idx', 'model'),
+    Index('AIInteraction_status_idx', 'status'),
+    Index('AIInteraction_createdAt_idx', text('"createdAt" DESC')),
+    Index('AIInteraction_clientId_createdAt_idx', 'clientId', text('"createdAt" DESC')),
+    Index('AIInteraction_clientId_featureId_createdAt_idx', 'clientId', 'featureId', text('"createdAt" DESC')),
+    Index('AIInteraction_clientId_source_createdAt_idx', 'clientId', 'source', text('"createdAt" DESC')),
+)
+
+appointment = Table(
+    'Appointment',
+    upstream_metadata,
+    _id(),
+    Column('leadId', Text, nullable=False),
+    Column('provider', meeting_booking_provider, nullable=False),
+    Column('ghlAppointmentId', Text, nullable=True),
+    Column('calendlyInviteeUri', Text, nullable=True),
+    Column('calendlyScheduledEventUri', Text, nullable=True),
+    Column('ghlCalendarId', Text, nullable=True),
+    Column('calendlyEventTypeUri', Text, nullable=True),
+    Column('startAt', Timestamp, nullable=True),
+    Column('endAt', Timestamp, nullable=True),
+    Column('timezone', Text, nullable=True),
+    Column('status', appointment_status, nullable=False),
+    Column('statusChangedAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('canceledAt', Timestamp, nullable=True),
+    Column('cancelReason', Text, nullable=True),
+    Column('rescheduledFromId', Text, nullable=True),
+    Column('source', appointment_source, nullable=False),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('Appointment_ghlAppointmentId_key', 'ghlAppointmentId', unique=True),
+    Index('Appointment_calendlyInviteeUri_key', 'calendlyInviteeUri', unique=True),
+    Index('Appointment_leadId_idx', 'leadId'),
+    Index('Appointment_leadId_status_idx', 'leadId', 'status'),
+    Index('Appointment_leadId_status_startAt_idx', 'leadId', 'status', 'startAt'),
+    Index('Appointment_startAt_idx', 'startAt'),
+    Index('Appointment_status_idx', 'status'),
+    Index('Appointment_provider_idx', 'provider'),
+    Index('Appointment_ghlCalendarId_idx', 'ghlCalendarId'),
+    Index('Appointment_calendlyEventTypeUri_idx', 'calendlyEventTypeUri'),
+    Index('Appointment_createdAt_idx', text('"createdAt" DESC')),
+)
+
+follow_up_task = Table(
+    'FollowUpTask',
+    upstream_metadata,
+    _id(),
+    Column('leadId', Text, nullable=False),
+    Column('type', Text, nullable=False),
+    Column('dueDate', Timestamp, nullable=False),
+    Column('status', Text, nullable=False, server_default=text("'pending'")),
+    Column('suggestedMessage', Text, nullable=True),
+    Column('subject', Text, nullable=True),
+    Column('sequenceStep', Integer, nullable=True),
+    Column('totalSteps', Integer, nullable=True),
+    Column('campaignName', Text, nullable=True),
+    Column('instanceId', Text, nullable=True),
+    Column('stepOrder', Integer, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('FollowUpTask_leadId_idx', 'leadId'),
+    Index('FollowUpTask_dueDate_idx', 'dueDate'),
+    Index('FollowUpTask_status_idx', 'status'),
+    Index('FollowUpTask_instanceId_idx', 'instanceId'),
+)
+
+webhook_event = Table(
+    'WebhookEvent',
+    upstream_metadata,
+    _id(),
+    Column('provider', webhook_provider, nullable=False),
+    Column('eventType', Text, nullable=False),
+    Column('dedupeKey', Text, nullable=False),
+    Column('status', webhook_event_status, nullable=False, server_default=text("'PENDING'")),
+    Column('runAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('attempts', Integer, nullable=False, server_default=text('0')),
+    Column('maxAttempts', Integer, nullable=False, server_default=text('8')),
+    Column('lockedAt', Timestamp, nullable=True),
+    Column('lockedBy', Text, nullable=True),
+    Column('startedAt', Timestamp, nullable=True),
+    Column('finishedAt', Timestamp, nullable=True),
+    Column('lastError', Text, nullable=True),
+    Column('workspaceId', Text, nullable=True),
+    Column('workspaceName', Text, nullable=True),
+    Column('campaignId', Text, nullable=True),
+    Column('campaignName', Text, nullable=True),
+    Column('emailBisonLeadId', Text, nullable=True),
+    Column('leadEmail', Text, nullable=True),
+    Column('leadFirstName', Text, nullable=True),
+    Column('leadLastName', Text, nullable=True),
+    Column('senderEmailId', Text, nullable=True),
+    Column('senderEmail', Text, nullable=True),
+    Column('senderName', Text, nullable=True),
+    Column('scheduledEmailId', Text, nullable=True),
+    Column('emailSubject', Text, nullable=True),
+    Column('emailBodyHtml', Text, nullable=True),
+    Column('emailStatus', Text, nullable=True),
+    Column('emailSentAt', Timestamp, nullable=True),
+    Column('raw', Jsonb, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('WebhookEvent_dedupeKey_key', 'dedupeKey', unique=True),
+    Index('WebhookEvent_status_runAt_idx', 'status', 'runAt'),
+    Index('WebhookEvent_provider_eventType_idx', 'provider', 'eventType'),
+    Index('WebhookEvent_workspaceId_idx', 'workspaceId'),
+    Index('WebhookEvent_scheduledEmailId_idx', 'scheduledEmailId'),
+)
+
+background_function_run = Table(
+    'BackgroundFunctionRun',
+    upstream_metadata,
+    _id(),
+    Column('runKey', Text, nullable=False),
+    Column('functionName', Text, nullable=False),
+    Column('status', background_function_run_status, nullable=False),
+    Column('attempt', Integer, nullable=False),
+    Column('runId', Text, nullable=True),
+    Column('source', Text, nullable=True),
+    Column('clientId', Text, nullable=True),
+    Column('dispatchKey', Text, nullable=True),
+    Column('correlationId', Text, nullable=True),
+    Column('requestedAt', Timestamp, nullable=True),
+    Column('startedAt', Timestamp, nullable=False),
+    Column('finishedAt', Timestamp, nullable=True),
+    Column('durationMs', Integer, nullable=True),
+    Column('lastError', Text, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('BackgroundFunctionRun_runKey_key', 'runKey', unique=True),
+    Index('BackgroundFunctionRun_functionName_createdAt_idx', 'functionName', text('"createdAt" DESC')),
+    Index('BackgroundFunctionRun_status_createdAt_idx', 'status', text('"createdAt" DESC')),
+    Index('BackgroundFunctionRun_dispatchKey_idx', 'dispatchKey'),
+    Index('BackgroundFunctionRun_runId_idx', 'runId'),
+)
+
+background_job = Table(
+    'BackgroundJob',
+    upstream_metadata,
+    _id(),
+    Column('type', background_job_type, nullable=False),
+    Column('status', background_job_status, nullable=False, server_default=text("'PENDING'")),
+    Column('dedupeKey', Text, nullable=False),
+    Column('clientId', Text, nullable=False),
+    Column('leadId', Text, nullable=False),
+    Column('messageId', Text, nullable=False),
+    Column('draftId', Text, nullable=True),
+    Column('runAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('attempts', Integer, nullable=False, server_default=text('0')),
+    Column('maxAttempts', Integer, nullable=False, server_default=text('5')),
+    Column('lockedAt', Timestamp, nullable=True),
+    Column('lockedBy', Text, nullable=True),
+    Column('startedAt', Timestamp, nullable=True),
+    Column('finishedAt', Timestamp, nullable=True),
+    Column('lastError', Text, nullable=True),
+    Column('createdAt', Timestamp, nullable=False, server_default=func.current_timestamp()),
+    Column('updatedAt', Timestamp, nullable=False),
+    Index('BackgroundJob_dedupeKey_key', 'dedupeKey', unique=True),
+    Index('BackgroundJob_status_runAt_idx', 'status', 'runAt'),
+    Index('BackgroundJob_clientId_idx', 'clientId'),
+    Index('BackgroundJob_leadId_idx', 'leadId'),
+    Index('BackgroundJob_messageId_idx', 'messageId'),
+    Index('BackgroundJob_draftId_idx', 'draftId'),
+)
 client_member = Table(
     "ClientMember",
     upstream_metadata,
     _id(),
     Column("clientId", Text, nullable=False),
     Column("userId", Text, nullable=False),
-    Column("role", client_member_role, nullable=False),
-    _created_at(),
+    Column("role", LabelEnum("ADMIN", "SETTER", "INBOX_MANAGER", "CLIENT_PORTAL", name="ClientMemberRole"),
+           nullable=False),
+    Column("createdAt", Timestamp, nullable=False, server_default=func.current_timestamp()),
     Index("ClientMember_clientId_idx", "clientId"),
-)
-
-workspace_settings = Table(
-    "WorkspaceSettings",
-    upstream_metadata,
-    _id(),
-    Column("clientId", Text, nullable=False, unique=True),
-    Column("leadContextBundleEnabled", Boolean, nullable=False, server_default=false()),
-    Column("leadContextBundleBudgets", Jsonb, nullable=True),
-    Column("followupBookingGateEnabled", Boolean, nullable=False, server_default=false()),
-    Column("autoSendRevisionEnabled", Boolean, nullable=False, server_default=false()),
-    Column("autoSendRevisionModel", Text, nullable=True),
-    Column("autoSendRevisionReasoningEffort", Text, nullable=True),
-    Column("autoSendRevisionMaxIterations", Integer, nullable=True),
-    Column("autoSendEvaluatorModel", Text, nullable=True),
-    Column("autoSendEvaluatorReasoningEffort", Text, nullable=True),
-    Column("meetingOverseerEnabled", Boolean, nullable=False, server_default=true()),
-    Column("draftGenerationEnabled", Boolean, nullable=False, server_default=true()),
-    Column("draftGenerationStep2Enabled", Boolean, nullable=False, server_default=true()),
-    Column("draftVerificationStep3Enabled", Boolean, nullable=False, server_default=true()),
-    Column("aiRouteBookingProcessEnabled", Boolean, nullable=False, server_default=true()),
-    Column("autoBookMeetings", Boolean, nullable=False, server_default=false()),
-    Column("autoSendSkipHumanReview", Boolean, nullable=False, server_default=false()),
-    Column("autoSendScheduleMode", auto_send_schedule_mode, nullable=False, server_default=text("'ALWAYS'")),
-    Column("autoSendCustomSchedule", Jsonb, nullable=True),
-    Column("emailDraftVerificationModel", Text, nullable=False, server_default=text("'gpt-5.2'")),
-    Column("highQuotaEnabled", Boolean, nullable=False, server_default=false()),
-    Column("crmWebhookEnabled", Boolean, nullable=False, server_default=false()),
-    _created_at(),
-    _updated_at(),
-)
-
-email_campaign = Table(
-    "EmailCampaign",
-    upstream_metadata,
-    _id(),
-    Column("clientId", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("responseMode", campaign_response_mode, nullable=False, server_default=text("'SETTER_MANAGED'")),
-    Column("autoSendConfidenceThreshold", Double, nullable=False, server_default=text("0.9")),
-    Column("autoSendSkipHumanReview", Boolean, nullable=True),
-    Column("autoSendDelayMinSeconds", Integer, nullable=False, server_default=text("180")),
-    Column("autoSendDelayMaxSeconds", Integer, nullable=False, server_default=text("420")),
-    _created_at(),
-    _updated_at(),
-    Index("EmailCampaign_clientId_idx", "clientId"),
-)
-
-lead = Table(
-    "Lead",
-    upstream_metadata,
-    _id(),
-    Column("clientId", Text, nullable=False),
-    Column("emailCampaignId", Text, nullable=True),
-    Column("email", Text, nullable=True),  # personal data: never selected
-    Column("firstName", Text, nullable=True),  # personal data: never selected
-    Column("sentimentTag", Text, nullable=True),
-    Column("autoReplyEnabled", Boolean, nullable=False, server_default=false()),
-    Column("appointmentSource", Text, nullable=True),
-    Column("appointmentBookedAt", Timestamp, nullable=True),
-    _created_at(),
-    _updated_at(),
-    Index("Lead_clientId_idx", "clientId"),
-    Index("Lead_emailCampaignId_idx", "emailCampaignId"),
 )
 
 message = Table(
@@ -186,216 +668,50 @@ message = Table(
     Column("direction", Text, nullable=False),
     Column("body", Text, nullable=False),  # personal data: never selected
     Column("sentAt", Timestamp, nullable=False),
-    _created_at(),
+    Column("createdAt", Timestamp, nullable=False, server_default=func.current_timestamp()),
     Index("Message_leadId_idx", "leadId"),
 )
 
-ai_draft = Table(
-    "AIDraft",
-    upstream_metadata,
-    _id(),
-    Column("leadId", Text, nullable=False),
-    Column("triggerMessageId", Text, nullable=True),
-    Column("content", Text, nullable=False),  # personal data: never selected
-    Column("channel", Text, nullable=False, server_default=text("'sms'")),
-    Column("status", Text, nullable=False, server_default=text("'pending'")),
-    Column("responseDisposition", response_disposition, nullable=True),
-    Column("autoSendEvaluatedAt", Timestamp, nullable=True),
-    Column("autoSendConfidence", Double, nullable=True),
-    Column("autoSendThreshold", Double, nullable=True),
-    Column("autoSendReason", Text, nullable=True),  # evaluator free text: only reason codes are read
-    Column("autoSendAction", Text, nullable=True),
-    Column("autoSendSlackNotified", Boolean, nullable=False, server_default=false()),
-    Column("autoSendRevisionAttemptedAt", Timestamp, nullable=True),
-    Column("autoSendOriginalConfidence", Double, nullable=True),
-    Column("autoSendRevisionConfidence", Double, nullable=True),
-    Column("autoSendRevisionApplied", Boolean, nullable=False, server_default=false()),
-    Column("autoSendRevisionSelectorUsed", Boolean, nullable=True),
-    Column("autoSendRevisionIterations", Integer, nullable=False, server_default=text("0")),
-    Column("slackNotificationChannelId", Text, nullable=True),
-    Column("slackNotificationMessageTs", Text, nullable=True),
-    _created_at(),
-    _updated_at(),
-    UniqueConstraint("triggerMessageId", "channel", name="AIDraft_triggerMessageId_channel_key"),
-    Index("AIDraft_leadId_idx", "leadId"),
-    Index("AIDraft_triggerMessageId_idx", "triggerMessageId"),
-    Index("AIDraft_channel_idx", "channel"),
-    Index("AIDraft_status_idx", "status"),
-    Index("AIDraft_responseDisposition_idx", "responseDisposition"),
-    Index("AIDraft_autoSendAction_idx", "autoSendAction"),
-    Index("AIDraft_autoSendEvaluatedAt_idx", "autoSendEvaluatedAt"),
-    Index("AIDraft_autoSendRevisionAttemptedAt_idx", "autoSendRevisionAttemptedAt"),
-)
+#: The twelve tables of UPSTREAM_SCHEMA.md, by name (what `canarywatch doctor` checks).
+READ_TABLES: dict[str, Table] = {
+    t.name: t for t in (client, workspace_settings, email_campaign, lead, ai_draft, meeting_overseer_decision,
+                        ai_interaction, appointment, follow_up_task, webhook_event, background_function_run,
+                        background_job)
+}
 
-meeting_overseer_decision = Table(
-    "MeetingOverseerDecision",
-    upstream_metadata,
-    _id(),
-    Column("messageId", Text, nullable=False),
-    Column("leadId", Text, nullable=False),
-    Column("clientId", Text, nullable=False),
-    Column("stage", Text, nullable=False),
-    Column("promptKey", Text, nullable=False),
-    Column("model", Text, nullable=False),
-    Column("confidence", Double, nullable=True),
-    Column("payload", Jsonb, nullable=False),  # holds final_draft/evidence/rationale: only codes are read
-    _created_at(),
-    _updated_at(),
-    UniqueConstraint("messageId", "stage", name="MeetingOverseerDecision_messageId_stage_key"),
-    Index("MeetingOverseerDecision_clientId_idx", "clientId"),
-    Index("MeetingOverseerDecision_clientId_createdAt_idx", "clientId", text('"createdAt" DESC')),
-    Index("MeetingOverseerDecision_leadId_idx", "leadId"),
-    Index("MeetingOverseerDecision_messageId_idx", "messageId"),
-)
-
-ai_interaction = Table(
-    "AIInteraction",
-    upstream_metadata,
-    _id(),
-    Column("clientId", Text, nullable=False),
-    Column("leadId", Text, nullable=True),
-    Column("source", Text, nullable=True),
-    Column("featureId", Text, nullable=False),
-    Column("promptKey", Text, nullable=True),
-    Column("model", Text, nullable=False),
-    Column("apiType", Text, nullable=True),
-    Column("inputTokens", Integer, nullable=True),
-    Column("outputTokens", Integer, nullable=True),
-    Column("reasoningTokens", Integer, nullable=True),
-    Column("totalTokens", Integer, nullable=True),
-    Column("latencyMs", Integer, nullable=True),
-    Column("status", Text, nullable=False, server_default=text("'success'")),
-    Column("errorMessage", Text, nullable=True),  # free text: never selected
-    Column("metadata", Jsonb, nullable=True),
-    _created_at(),
-    Index("AIInteraction_clientId_idx", "clientId"),
-    Index("AIInteraction_leadId_idx", "leadId"),
-    Index("AIInteraction_featureId_idx", "featureId"),
-    Index("AIInteraction_model_idx", "model"),
-    Index("AIInteraction_status_idx", "status"),
-    Index("AIInteraction_createdAt_idx", text('"createdAt" DESC')),
-    Index("AIInteraction_clientId_createdAt_idx", "clientId", text('"createdAt" DESC')),
-    Index("AIInteraction_clientId_featureId_createdAt_idx", "clientId", "featureId", text('"createdAt" DESC')),
-    Index("AIInteraction_clientId_source_createdAt_idx", "clientId", "source", text('"createdAt" DESC')),
-)
-
-appointment = Table(
-    "Appointment",
-    upstream_metadata,
-    _id(),
-    Column("leadId", Text, nullable=False),
-    Column("provider", appointment_provider, nullable=False),
-    Column("status", appointment_status, nullable=False),
-    Column("source", appointment_source, nullable=False),
-    Column("startAt", Timestamp, nullable=False),
-    _created_at(),
-    _updated_at(),
-    Index("Appointment_leadId_idx", "leadId"),
-    Index("Appointment_leadId_status_idx", "leadId", "status"),
-    Index("Appointment_leadId_status_startAt_idx", "leadId", "status", "startAt"),
-    Index("Appointment_startAt_idx", "startAt"),
-    Index("Appointment_status_idx", "status"),
-    Index("Appointment_provider_idx", "provider"),
-    Index("Appointment_createdAt_idx", text('"createdAt" DESC')),
-)
-
-follow_up_task = Table(
-    "FollowUpTask",
-    upstream_metadata,
-    _id(),
-    Column("leadId", Text, nullable=False),
-    Column("type", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default=text("'pending'")),
-    Column("dueDate", Timestamp, nullable=False),
-    Column("campaignName", Text, nullable=True),
-    Column("instanceId", Text, nullable=True),
-    _created_at(),
-    _updated_at(),
-    Index("FollowUpTask_leadId_idx", "leadId"),
-    Index("FollowUpTask_dueDate_idx", "dueDate"),
-    Index("FollowUpTask_status_idx", "status"),
-    Index("FollowUpTask_instanceId_idx", "instanceId"),
-)
-
-webhook_event = Table(
-    "WebhookEvent",
-    upstream_metadata,
-    _id(),
-    Column("provider", webhook_provider, nullable=False),
-    Column("eventType", Text, nullable=False),
-    Column("dedupeKey", Text, nullable=False, unique=True),
-    Column("status", webhook_status, nullable=False, server_default=text("'PENDING'")),
-    Column("runAt", Timestamp, nullable=False, server_default=func.current_timestamp()),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("maxAttempts", Integer, nullable=False, server_default=text("8")),
-    Column("lockedAt", Timestamp, nullable=True),
-    Column("startedAt", Timestamp, nullable=True),
-    Column("finishedAt", Timestamp, nullable=True),
-    Column("lastError", Text, nullable=True),  # free text: never selected
-    Column("workspaceId", Text, nullable=True),
-    Column("scheduledEmailId", Text, nullable=True),
-    Column("leadEmail", Text, nullable=True),  # personal data: never selected
-    Column("senderEmail", Text, nullable=True),  # personal data: never selected
-    Column("raw", Jsonb, nullable=True),  # personal data: never selected
-    _created_at(),
-    _updated_at(),
-    Index("WebhookEvent_status_runAt_idx", "status", "runAt"),
-    Index("WebhookEvent_provider_eventType_idx", "provider", "eventType"),
-    Index("WebhookEvent_workspaceId_idx", "workspaceId"),
-    Index("WebhookEvent_scheduledEmailId_idx", "scheduledEmailId"),
-)
-
-background_function_run = Table(
-    "BackgroundFunctionRun",
-    upstream_metadata,
-    _id(),
-    Column("runKey", Text, nullable=False, unique=True),
-    Column("functionName", Text, nullable=False),
-    Column("status", function_run_status, nullable=False),
-    Column("attempt", Integer, nullable=False, server_default=text("0")),
-    Column("runId", Text, nullable=True),
-    Column("source", Text, nullable=True),
-    Column("clientId", Text, nullable=True),  # never written upstream: the table is global
-    Column("dispatchKey", Text, nullable=True),
-    Column("startedAt", Timestamp, nullable=False),
-    Column("finishedAt", Timestamp, nullable=True),
-    Column("durationMs", Integer, nullable=True),
-    Column("lastError", Text, nullable=True),  # free text: never selected
-    _created_at(),
-    Index("BackgroundFunctionRun_functionName_createdAt_idx", "functionName", text('"createdAt" DESC')),
-    Index("BackgroundFunctionRun_status_createdAt_idx", "status", text('"createdAt" DESC')),
-    Index("BackgroundFunctionRun_dispatchKey_idx", "dispatchKey"),
-    Index("BackgroundFunctionRun_runId_idx", "runId"),
-)
-
-background_job = Table(
-    "BackgroundJob",
-    upstream_metadata,
-    _id(),
-    Column("type", job_type, nullable=False),
-    Column("status", job_status, nullable=False, server_default=text("'PENDING'")),
-    Column("clientId", Text, nullable=False),
-    Column("leadId", Text, nullable=True),
-    Column("draftId", Text, nullable=True),
-    Column("runAt", Timestamp, nullable=False),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("finishedAt", Timestamp, nullable=True),
-    Column("lastError", Text, nullable=True),  # free text: never selected
-    _created_at(),
-    _updated_at(),
-    Index("BackgroundJob_status_runAt_idx", "status", "runAt"),
-    Index("BackgroundJob_clientId_idx", "clientId"),
-    Index("BackgroundJob_draftId_idx", "draftId"),
-)
-
-#: Columns that can hold personal data or free text. No query may select them (tests/test_personal_data.py).
-PERSONAL_DATA_COLUMNS = {
-    "Lead": ("email", "firstName"),
-    "Message": ("body",),
-    "AIDraft": ("content", "autoSendReason"),
+#: Columns that hold personal data, free text, secrets or URLs. No query selects them; the demo and
+#: test seeds plant a sentinel in each (demo/rows.py `complete`), so tests/test_personal_data.py
+#: would see any that leaked. JSON columns listed here are read only through named code keys.
+FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Client": ("ghlLocationId", "ghlPrivateKey", "emailBisonApiKey", "emailBisonBaseHostId", "smartLeadApiKey",
+               "smartLeadWebhookSecret", "instantlyApiKey", "instantlyWebhookSecret", "slackBotToken",
+               "resendApiKey", "resendFromEmail", "unipileAccountId", "unipileConnectionStatus",
+               "unipileLastErrorMessage", "calendlyAccessToken", "calendlyUserUri", "calendlyOrganizationUri",
+               "calendlyWebhookSubscriptionUri", "calendlyWebhookSigningKey"),
+    "WorkspaceSettings": ("brandName", "brandLogoUrl", "aiPersonaName", "aiGreeting", "aiSmsGreeting",
+                          "aiSignature", "aiGoals", "chatgptExportDefaults", "serviceDescription",
+                          "qualificationQuestions", "idealCustomerProfile", "companyName", "targetResult",
+                          "crmWebhookUrl", "crmWebhookSecret", "timezone", "slackAutoSendApprovalRecipients",
+                          "slackMembersCacheJson", "notificationSentimentRules", "emailBisonAvailabilitySlotTemplate",
+                          "ghlDefaultCalendarId", "ghlDirectBookCalendarId", "ghlAssignedUserId", "meetingTitle",
+                          "calendlyEventTypeLink", "calendlyEventTypeUri", "calendlyDirectBookEventTypeLink",
+                          "calendlyDirectBookEventTypeUri", "bookingQualificationCriteria",
+                          "bookingDisqualificationMessage", "roundRobinSetterSequence", "notificationEmails",
+                          "notificationPhones", "notificationSlackChannelIds", "crmWebhookEvents"),
+    "EmailCampaign": ("name",),
+    "Lead": ("ghlContactId", "linkedinId", "linkedinUrl", "linkedinCompanyUrl", "linkedinUnreachableReason",
+             "firstName", "lastName", "email", "phone", "jobTitle", "timezone", "companyName", "companyWebsite",
+             "companyState", "scoreReasoning", "smsLastBlockedReason", "offeredSlots", "qualificationAnswers",
+             "bookingQualificationReason", "bookedSlot", "calendlyInviteeUri", "calendlyScheduledEventUri",
+             "externalSchedulingLink", "alternateEmails", "currentReplierEmail", "currentReplierName"),
+    "AIDraft": ("content", "autoSendReason", "slackNotificationMessageTs"),
     "MeetingOverseerDecision": ("payload",),
     "AIInteraction": ("errorMessage",),
-    "WebhookEvent": ("lastError", "leadEmail", "senderEmail", "raw"),
+    "Appointment": ("calendlyInviteeUri", "calendlyScheduledEventUri", "cancelReason", "timezone"),
+    "FollowUpTask": ("suggestedMessage", "subject", "campaignName"),
+    "WebhookEvent": ("lastError", "workspaceName", "campaignName", "leadEmail", "leadFirstName", "leadLastName",
+                     "senderEmail", "senderName", "emailSubject", "emailBodyHtml", "raw"),
     "BackgroundFunctionRun": ("lastError",),
     "BackgroundJob": ("lastError",),
+    "Message": ("body",),
 }

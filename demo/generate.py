@@ -54,7 +54,7 @@ class Build:
         return f"{prefix}-{next(self._ids):07d}"
 
     def add(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
-        self.rows.setdefault(table.name, []).append(row)
+        self.rows.setdefault(table.name, []).append(rows.complete(table, row))
         return row
 
     def at(self, day: int, seconds: float) -> datetime:

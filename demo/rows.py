@@ -10,6 +10,9 @@ import itertools
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Boolean, Double, Integer, Table
+
+from db.upstream import FREE_TEXT_COLUMNS, READ_TABLES, Jsonb, TextArray
 from demo.sentinels import PII_EMAIL, pii_text
 from queries.filters import naive_utc
 
@@ -230,3 +233,48 @@ def audit_row(*, at: datetime, workspace_id: str, field: str, old: str | None, n
               actor: str = "demo-seed", reason: str = "demo rollout") -> dict[str, Any]:
     return {"changedAt": naive_utc(at), "actor": actor, "workspaceId": workspace_id, "field": field,
             "oldValue": old, "newValue": new, "reason": reason}
+
+
+def _unique_columns(table: Table) -> set[str]:
+    return {c.name for index in table.indexes if index.unique for c in index.columns}
+
+
+def _sentinel(table: Table, column: str, row: dict[str, Any], unique: set[str]) -> Any:
+    """A personal-data sentinel shaped for the column's type (unique per row where upstream indexes it)."""
+    col_type = table.c[column].type
+    if col_type is TextArray:
+        return [PII_EMAIL]
+    if col_type is Jsonb:
+        return {"text": pii_text(f"{table.name}.{column}"), "email": PII_EMAIL}
+    value = pii_text(f"{table.name}.{column}")
+    return f"{value} {row.get('id', '')}" if column in unique else value
+
+
+def _required_value(table: Table, column: str, row: dict[str, Any]) -> Any:
+    """A harmless code for a NOT NULL column without a database default that a builder left out."""
+    if column == "updatedAt":
+        return row.get("createdAt")
+    col_type = table.c[column].type
+    if isinstance(col_type, Integer):
+        return 0
+    if isinstance(col_type, Double):
+        return 0.0
+    if isinstance(col_type, Boolean):
+        return False
+    return f"{column}-{row.get('id', '')}"
+
+
+def complete(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with every free-text column it leaves out planted with a sentinel and every NOT NULL
+    column without a default filled, so seeds write whole upstream rows (db/upstream.py)."""
+    if table.name not in READ_TABLES and table.name not in FREE_TEXT_COLUMNS:
+        return row  # canarywatch's own tables
+    unique = _unique_columns(table)
+    for column in FREE_TEXT_COLUMNS.get(table.name, ()):
+        if column not in row:
+            row[column] = _sentinel(table, column, row, unique)
+    for column in table.c:
+        if (column.name not in row and not column.nullable and column.server_default is None
+                and not column.primary_key):
+            row[column.name] = _required_value(table, column.name, row)
+    return row

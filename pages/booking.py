@@ -6,9 +6,11 @@ import streamlit as st
 
 from analysis.decisions import share_of
 from analysis.derive import total
+from db import upstream as up
 from queries import booking, overseer
 from ui import charts, filters, layout, tiles
 from ui.data import cached
+from ui.labels import note_unknown_labels
 from ui.markers import rollout_markers
 
 layout.page_setup("Follow-up booking", "Auto-booked meetings (Appointment.source AUTO_BOOK), booking-gate decisions "
@@ -46,11 +48,15 @@ with layout.section("Auto-booked meetings"):
                                               x="bucket", y="bookings", color="status", events=marks,
                                               title="Auto-booked meetings over time"), width="stretch")
         left.caption(booking.auto_book_series.describes)
+        with left:
+            note_unknown_labels(booked, "status", up.appointment.c.status)
     sources = cached(booking.appointment_sources, f)
     if not sources.empty:
         right.plotly_chart(charts.bars(sources.groupby("source", as_index=False)["appointments"].sum(), x="source",
                                        y="appointments", title="All appointments by source"), width="stretch")
         right.caption(booking.appointment_sources.describes)
+        with right:
+            note_unknown_labels(sources, "source", up.appointment.c.source)
 
 with layout.section("Booking-gate decisions"):
     gate = cached(overseer.booking_gate_series, f)

@@ -9,9 +9,11 @@ import streamlit as st
 from analysis.derive import total
 from analysis.offload_health import depth_bucket_seconds, failure_ratios, oldest_due_age, retry_totals
 from analysis.queue import MIN_RUNS, queue_depth_series
+from db import upstream as up
 from queries import offload
 from ui import charts, filters, layout, tiles
 from ui.data import cached
+from ui.labels import note_unknown_labels
 from ui.markers import rollout_markers
 
 layout.page_setup("Offload health", "WebhookEvent queue depth reconstructed from its timestamps, the oldest due "
@@ -56,6 +58,8 @@ with layout.section("Webhook queue"):
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"attempts_per_event": st.column_config.NumberColumn(format="%.2f")})
         st.caption(offload.webhook_retries.describes)
+        note_unknown_labels(table, "status", up.webhook_event.c.status)
+        note_unknown_labels(table, "provider", up.webhook_event.c.provider)
 
 with layout.section("Background functions"):
     runs = cached(offload.function_run_series, f)

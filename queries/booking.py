@@ -58,8 +58,8 @@ def auto_book_series(conn: Connection, f: Window, *, bucket_seconds: int | None 
         )
         .select_from(appt.join(lead, lead.c.id == appt.c.leadId))
         .where(*f.clauses(time=appt.c.createdAt, workspace=lead.c.clientId), appt.c.source == "AUTO_BOOK")
-        .group_by("bucket", "workspace", "status")
-        .order_by("bucket", "workspace", "status")
+        .group_by("bucket", lead.c.clientId, appt.c.status)
+        .order_by("bucket", lead.c.clientId, appt.c.status)
     )
     return read_frame(conn, stmt)
 
@@ -75,8 +75,8 @@ def appointment_sources(conn: Connection, f: Window) -> pd.DataFrame:
                func.count().label("appointments"))
         .select_from(appt.join(lead, lead.c.id == appt.c.leadId))
         .where(*f.clauses(time=appt.c.createdAt, workspace=lead.c.clientId))
-        .group_by("workspace", "source")
-        .order_by("workspace", "source")
+        .group_by(lead.c.clientId, appt.c.source)
+        .order_by(lead.c.clientId, appt.c.source)
     )
     return read_frame(conn, stmt)
 
@@ -106,8 +106,8 @@ def booking_gate_calls(conn: Connection, f: Window) -> pd.DataFrame:
             func.count(confidence).label("scored"),
         )
         .where(*f.clauses(time=ai.c.createdAt, workspace=ai.c.clientId), ai.c.featureId == "followup.booking.gate")
-        .group_by("workspace", "decision", "status")
-        .order_by("workspace", "decision", "status")
+        .group_by(ai.c.clientId, "decision", ai.c.status)
+        .order_by(ai.c.clientId, "decision", ai.c.status)
     )
     return read_frame(conn, stmt)
 
@@ -166,7 +166,7 @@ def followup_task_traces(conn: Connection, f: Window) -> pd.DataFrame:
         )
         .select_from(task.join(lead, lead.c.id == task.c.leadId))
         .where(*f.clauses(time=task.c.createdAt, workspace=lead.c.clientId))
-        .group_by("workspace", "trace", "status")
-        .order_by("workspace", "trace", "status")
+        .group_by(lead.c.clientId, "trace", task.c.status)
+        .order_by(lead.c.clientId, "trace", task.c.status)
     )
     return read_frame(conn, stmt)

@@ -9,7 +9,7 @@ adjacent windows can be summed; rates and means are derived in analysis/.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Float, Select, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, Float, Select, Text, case, cast, func, literal_column, or_, select
 
 from db import upstream as up
 from queries.dialect import bucket_scale, time_bucket, value_bucket
@@ -152,6 +152,7 @@ def needs_review_outcomes(conn: Connection, f: Window) -> pd.DataFrame:
         (disposition == "APPROVED", "approved"),
         (disposition == "EDITED", "edited"),
         (disposition == "AUTO_SENT", "auto_sent"),
+        (disposition.is_not(None), func.lower(cast(disposition, Text))),  # a label we do not know yet
         (D.c.status == "rejected", "rejected"),
         else_="open",
     ).label("outcome")

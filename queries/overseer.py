@@ -107,7 +107,7 @@ def stage_volume(conn: Connection, f: Window) -> pd.DataFrame:
             func.coalesce(func.sum(mod.c.confidence), 0.0).label("confidence_sum"),
         )
         .where(*f.clauses(time=mod.c.createdAt, workspace=mod.c.clientId))
-        .group_by("workspace", "stage")
-        .order_by("workspace", "stage")
+        .group_by(mod.c.clientId, mod.c.stage)
+        .order_by(mod.c.clientId, mod.c.stage)
     )
     return read_frame(conn, stmt)

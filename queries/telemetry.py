@@ -56,8 +56,8 @@ def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd
         )
         .select_from(ai.join(entries, true()))
         .where(*f.clauses(time=ai.c.createdAt, workspace=ai.c.clientId))
-        .group_by("workspace", "feature_id", "key")
-        .order_by("workspace", "feature_id", "key")
+        .group_by(ai.c.clientId, ai.c.featureId, entries.c.key)
+        .order_by(ai.c.clientId, ai.c.featureId, entries.c.key)
     )
     frame = read_frame(conn, stmt)
     documented = [key in documented_keys(feature) for feature, key in zip(frame["feature_id"], frame["key"],

@@ -30,7 +30,7 @@ class Seed:
 
     def _insert(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
         with self.engine.begin() as conn:
-            conn.execute(insert(table).values(**row))
+            conn.execute(insert(table).values(**rows.complete(table, row)))
         return row
 
     # -- workspaces ------------------------------------------------------------------------------

@@ -79,3 +79,15 @@ def test_query_result_holds_no_personal_data(db, name):
     text = frame.to_csv(index=False) + repr(frame.to_dict())
     assert PII_MARK not in text, f"{name} returned a personal-data sentinel"
     assert PII_EMAIL not in text, f"{name} returned an e-mail address"
+
+
+def test_every_free_text_column_of_a_planted_row_carries_a_sentinel(db):
+    """The seeds plant every free-text column upstream has (db/upstream.py FREE_TEXT_COLUMNS), so the
+    query test above would see any of them leak."""
+    plant_everything(db)
+    for table_name in ("Client", "Lead", "WebhookEvent", "WorkspaceSettings", "Appointment"):
+        table = up.upstream_metadata.tables[table_name]
+        for column in up.FREE_TEXT_COLUMNS[table_name]:
+            values = db.conn.execute(select(table.c[column]).where(table.c[column].is_not(None))).scalars().all()
+            assert values, f"{table_name}.{column} was planted nowhere"
+            assert all(PII_MARK in str(v) or PII_EMAIL in str(v) for v in values), f"{table_name}.{column}"
