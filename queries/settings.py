@@ -9,24 +9,14 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, case, func, literal, select
 
+from db import catalog
 from db import upstream as up
 from queries.dialect import json_has
 from queries.filters import Window
 from queries.frame import query, read_frame
 
 #: Upstream's defaults for the boolean rollout columns (a missing settings row behaves like these).
-TOGGLE_DEFAULTS: dict[str, bool] = {
-    "leadContextBundleEnabled": False,
-    "followupBookingGateEnabled": False,
-    "autoSendRevisionEnabled": False,
-    "meetingOverseerEnabled": True,
-    "draftGenerationEnabled": True,
-    "draftGenerationStep2Enabled": True,
-    "draftVerificationStep3Enabled": True,
-    "aiRouteBookingProcessEnabled": True,
-    "autoBookMeetings": False,
-    "autoSendSkipHumanReview": False,
-}
+TOGGLE_DEFAULTS: dict[str, bool] = catalog.TOGGLE_DEFAULTS
 
 
 @query("Workspaces (Client rows): id and name; the window does not apply.")

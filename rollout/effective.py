@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: the toggle columns a kill switch overrides
-OVERRIDES: dict[str, str] = {
-    "leadContextBundleEnabled": "LEAD_CONTEXT_BUNDLE_DISABLED",
-    "autoSendRevisionEnabled": "AUTO_SEND_REVISION_DISABLED",
-}
+from db.catalog import TOGGLES
+
+#: the toggle columns a kill switch overrides (db/catalog.py)
+OVERRIDES: dict[str, str] = {t.field: t.kill_switch for t in TOGGLES if t.kill_switch}
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,8 @@ def effective_state(settings: Mapping[str, bool], engaged: Mapping[str, bool]) -
     return out
 
 
-#: what overrides or gates each toggle, for the table's column help
-GATED_BY: dict[str, str] = {
-    "leadContextBundleEnabled": "overridden by the kill switch LEAD_CONTEXT_BUNDLE_DISABLED (1/true/yes)",
-    "autoSendRevisionEnabled": "overridden by AUTO_SEND_REVISION_DISABLED=1, and stops under AUTO_SEND_DISABLED=1",
-    "followupBookingGateEnabled": "runs only if the bundle is in effect AND autoBookMeetings AND this toggle",
-    "meetingOverseerEnabled": "workspace-admin switch; also gates the auto-book path",
-    "autoBookMeetings": "workspace-admin switch; needed for the booking gate",
-    "draftGenerationEnabled": "workspace-admin switch; off writes an ai.route_skipped row",
-}
+#: what overrides or gates each toggle, for the table's column help (db/catalog.py)
+GATED_BY: dict[str, str] = {t.field: t.gated_by for t in TOGGLES if t.gated_by}
 
 
 def toggle_label(eff: Effective) -> str:

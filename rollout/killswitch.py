@@ -8,28 +8,17 @@ where each value came from, because a value read here may differ from upstream's
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+
+from dotenv import dotenv_values
+
+from db.catalog import KILL_SWITCHES
+from db.config import load_settings
 
 ENV_FILE_VAR = "CANARYWATCH_UPSTREAM_ENV_FILE"
-
-
-def _only_one(value: str) -> bool:
-    return value.strip() == "1"
-
-
-def _one_true_yes(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes")
-
-
-#: name -> upstream's own truthiness rule for it
-SWITCHES: dict[str, Callable[[str], bool]] = {
-    "AUTO_SEND_DISABLED": _only_one,
-    "AUTO_SEND_REVISION_DISABLED": _only_one,
-    "LEAD_CONTEXT_BUNDLE_DISABLED": _one_true_yes,
-}
 
 
 @dataclass(frozen=True)
@@ -45,26 +34,16 @@ class EnvFileError(ValueError):
 
 
 def parse_env_file(text: str) -> dict[str, str]:
-    """KEY=VALUE lines (optional `export`, quotes, comments), the common dotenv subset."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+    """A dotenv export (python-dotenv: `export`, quotes, inline and whole-line comments, escapes);
+    a key without a value reads as the empty string."""
+    return {key: value or "" for key, value in dotenv_values(stream=io.StringIO(text)).items()}
 
 
 def read_kill_switches(env: Mapping[str, str] | None = None) -> dict[str, KillSwitch]:
     """Every kill switch with its value, whether it is engaged, and where it was read."""
     env = os.environ if env is None else env
-    file_name = env.get(ENV_FILE_VAR)
-    if file_name:
-        path = Path(file_name)
+    path = load_settings(dict(env)).upstream_env_file
+    if path is not None:
         try:
             values = parse_env_file(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -74,7 +53,7 @@ def read_kill_switches(env: Mapping[str, str] | None = None) -> dict[str, KillSw
         values = dict(env)
         source = "the dashboard's own environment"
     out = {}
-    for name, rule in SWITCHES.items():
-        raw = values.get(name)
-        out[name] = KillSwitch(name, raw, raw is not None and rule(raw), source)
+    for switch in KILL_SWITCHES:
+        raw = values.get(switch.name)
+        out[switch.name] = KillSwitch(switch.name, raw, raw is not None and switch.engaged_when(raw), source)
     return out

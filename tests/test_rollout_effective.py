@@ -31,6 +31,22 @@ def test_switches_read_from_upstream_env_file(tmp_path):
     assert switches["AUTO_SEND_DISABLED"].source == "upstream env file upstream.env"
 
 
+@pytest.mark.parametrize(("line", "engaged"), [
+    ("AUTO_SEND_DISABLED=1 # paused for the incident", True),
+    ("AUTO_SEND_DISABLED='1'  # quoted, then a comment", True),
+    ("export AUTO_SEND_DISABLED=1", True),
+    ("AUTO_SEND_DISABLED = 1", True),
+    ('AUTO_SEND_DISABLED="1 # inside the quotes"', False),
+    ("# AUTO_SEND_DISABLED=1", False),
+    ("AUTO_SEND_DISABLED=", False),
+])
+def test_env_file_lines_read_as_dotenv_does(tmp_path, line, engaged):
+    env_file = tmp_path / "upstream.env"
+    env_file.write_text(line + "\n")
+    switch = read_kill_switches({"CANARYWATCH_UPSTREAM_ENV_FILE": str(env_file)})["AUTO_SEND_DISABLED"]
+    assert switch.engaged is engaged
+
+
 def test_unreadable_env_file_is_a_clear_error(tmp_path):
     with pytest.raises(EnvFileError, match="cannot be read"):
         read_kill_switches({"CANARYWATCH_UPSTREAM_ENV_FILE": str(tmp_path / "missing.env")})
