@@ -5,8 +5,10 @@ before/after the split) gains a Poisson number of new units, as the product's wi
 now) after, the equal-length [split - (now - split), split) before). A look FAILs when the interval of
 the delta excludes 0. Printed: the share of null canaries (no true difference; for the DiD the same
 shift in canary and control) with a FAIL at any look, sequential vs a fixed-horizon 95% interval at
-the same looks, for rates and means; and for rate regressions of a few sizes the share caught within
-the watch and the quartiles of the first FAILing look. Deterministic for a given --seed.
+the same looks, for rates and means (also: the same data refreshed 5x as often, a 10x longer watch,
+and fixed baselines, which the boundary was not built for); for rate regressions of a few sizes, the
+share caught within the watch and the quartiles of the first FAILing look; and the effect of the
+tuning (tightest_at). Deterministic for a given --seed.
 """
 
 from __future__ import annotations
@@ -156,6 +158,23 @@ def detection_table(seed: int, watch: Watch, tightest_at: float, effects: tuple[
     return lines
 
 
+def tuning_table(seed: int, watch: Watch, choices: tuple[float, ...], effect: float) -> list[str]:
+    """The same null and regression watches judged with several tightest_at values."""
+    rng = np.random.default_rng(seed)
+    null = rate_paths(rng, watch, {"cb": 0.2, "ca": 0.26, "ob": 0.2, "oa": 0.26})
+    bad = rate_paths(rng, watch, {"cb": 0.2, "ca": 0.2 + effect, "ob": 0.2, "oa": 0.2})
+    lines = [f"tuning (rate DiD, canary {watch.canary_per_look:g}/look/cell): false-FAIL rate of null canaries and "
+             f"first FAILing look of a {effect:+.2f} regression",
+             f"  {'tightest_at':>11} {'false FAIL':>10} {'caught':>7} {'look q25':>8} {'median':>7} {'q75':>5}"]
+    for tightest_at in choices:
+        false_fail = fails(rate_intervals(null, True, tightest_at), fixed_horizon=False).any(axis=1).mean()
+        first = first_fail(fails(rate_intervals(bad, True, tightest_at), fixed_horizon=False))
+        q25, q50, q75 = (_look(np.quantile(first, q, method="lower"), watch.looks) for q in (0.25, 0.5, 0.75))
+        lines.append(f"  {tightest_at:11g} {false_fail:10.3f} {(first <= watch.looks).mean():7.1%} "
+                     f"{q25:>8} {q50:>7} {q75:>5}")
+    return lines
+
+
 def _baseline(watch: Watch) -> str:
     if not watch.fixed_baseline_looks:
         return ", baselines growing with the watch"
@@ -178,12 +197,15 @@ def main(argv: list[str] | None = None) -> None:
     for lines in (
         false_fail_table(args.seed, base, args.tightest_at),
         false_fail_table(args.seed + 1, Watch(args.sims, args.looks, 25.0, 150.0), args.tightest_at),
+        false_fail_table(args.seed + 8, Watch(args.sims, 5 * args.looks, 1.6, 12.0), args.tightest_at),
+        false_fail_table(args.seed + 9, Watch(args.sims, 10 * args.looks), args.tightest_at),
         false_fail_table(args.seed + 2, Watch(args.sims, args.looks, fixed_baseline_looks=40), args.tightest_at),
         false_fail_table(args.seed + 3, Watch(args.sims, args.looks, fixed_baseline_looks=400), args.tightest_at),
         detection_table(args.seed + 4, base, args.tightest_at, (0.08, 0.12, 0.16, 0.20, 0.24)),
         detection_table(args.seed + 5, Watch(args.sims, args.looks, fixed_baseline_looks=400), args.tightest_at,
                         (0.08, 0.12, 0.16)),
         detection_table(args.seed + 6, Watch(args.sims, args.looks, 25.0, 150.0), args.tightest_at, (0.04, 0.08, 0.12)),
+        tuning_table(args.seed + 7, base, (30, 100, 300, 1000, 3000), 0.16),
     ):
         print("\n".join(lines), end="\n\n")
 

@@ -9,6 +9,7 @@ at the same looks does not; a clear regression is caught early.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -176,6 +177,8 @@ def test_a_cell_with_no_successes_still_has_variance():
     lambda: rate_delta_cs(-1, 10, 1, 10),
     lambda: rate_delta_cs(1, 10, True, 10),
     lambda: rate_delta_cs(1.5, 10, 1, 10),
+    lambda: rate_delta_cs("3", 10, 1, 10),
+    lambda: rate_delta_cs(float("nan"), 10, 1, 10),
     lambda: did_rate_cs(1, 10, 1, 10, 1, 10, 5, 4),
     lambda: rate_delta_cs(1, 10, 1, 10, alpha=0.0),
     lambda: rate_delta_cs(1, 10, 1, 10, alpha=1.5),
@@ -184,6 +187,13 @@ def test_a_cell_with_no_successes_still_has_variance():
 def test_bad_input_gets_a_clear_error(call):
     with pytest.raises(ValueError, match="must|exceed"):
         call()
+
+
+def test_counts_as_sql_sums_arrive_give_the_same_interval():
+    # PostgreSQL SUM() comes back as Decimal, pandas turns integer columns with gaps into floats
+    exact = rate_delta_cs(40, 200, 60, 200)
+    assert rate_delta_cs(Decimal(40), 200.0, np.int64(60), Decimal("200")) == exact
+    assert Moments(np.int64(3), Decimal("7"), 21) == Moments(3, 7.0, 21.0)
 
 
 def test_excludes_is_strict_about_the_edges():
