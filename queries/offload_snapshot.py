@@ -12,6 +12,7 @@ Enum columns are compared as text (a label canarywatch does not know must not br
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -36,8 +37,15 @@ def snapshot_window(t0: datetime, workspaces: tuple[str, ...] = ()) -> Window:
     return Window(start, start + WINDOW, workspaces)
 
 
-def instants(f: Window, step_seconds: int = STEP_SECONDS) -> list[datetime]:
-    """The window's start, every `step_seconds` after it, and its end (aware UTC)."""
+def default_step_seconds(f: Window) -> int:
+    """5 minutes, or the smallest multiple of it that keeps a long window within MAX_INSTANTS instants."""
+    steps_of_5 = math.ceil(f.duration.total_seconds() / STEP_SECONDS / (MAX_INSTANTS - 1))
+    return STEP_SECONDS * max(1, steps_of_5)
+
+
+def instants(f: Window, step_seconds: int | None = None) -> list[datetime]:
+    """The window's start, every `step_seconds` (default: default_step_seconds) after it, and its end."""
+    step_seconds = default_step_seconds(f) if step_seconds is None else step_seconds
     if not isinstance(step_seconds, int) or step_seconds <= 0:
         raise ValueError(f"the step must be a positive whole number of seconds, got {step_seconds!r}")
     step = timedelta(seconds=step_seconds)
@@ -69,8 +77,8 @@ def _status_counts(index: int, moment: datetime) -> list:
 
 
 @query("WebhookEvent counts by status (PENDING, RUNNING, FAILED, SUCCEEDED) at the window's start, every 5 "
-       "minutes and its end, reconstructed from createdAt, startedAt and finishedAt.")
-def webhook_status_at_instants(conn: Connection, f: Window, *, step_seconds: int = STEP_SECONDS) -> pd.DataFrame:
+       "minutes (longer steps for a long window) and its end, reconstructed from createdAt, startedAt and finishedAt.")
+def webhook_status_at_instants(conn: Connection, f: Window, *, step_seconds: int | None = None) -> pd.DataFrame:
     """instant, workspace, provider, status, events: the state of every event created before each instant.
 
     Aggregated per (provider, raw workspaceId) first, then resolved to the workspace (INBOXXIA through

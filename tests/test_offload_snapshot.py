@@ -12,6 +12,7 @@ from analysis.offload_snapshot import build_snapshot, snapshot_file
 from analysis.rules import RuleStatus, load_rules
 from demo.sentinels import PII_EMAIL, PII_MARK
 from queries import offload_snapshot as q
+from tests.pages_support import open_page, warnings
 from tests.seed import at
 
 RULES = load_rules()
@@ -179,3 +180,30 @@ def test_growth_then_drain_inside_one_window_is_not_a_breach(db):
     assert s.platform.depth == (5, 7, 8, 9, 10, 9, 8)
     assert not s.platform.grew_every_step and s.platform.growth.status is RuleStatus.OK
     assert "Grew at every 5-minute step for 30 minutes: no." in snapshot_file(s)[1].decode()
+
+
+def test_offload_page_button_downloads_the_same_file(db, monkeypatch):
+    """Prepare, then download: the file the page hands out is the command's file, byte for byte."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    plant(db.seed)
+    served: dict[str | None, bytes] = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):  # records what the browser would receive
+        served[filename] = path_or_data
+        return keep(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    app = open_page(db.backend.url, "pages/offload.py", monkeypatch)
+    assert not app.exception, app.exception
+    assert not app.download_button  # nothing is read until the snapshot is asked for
+    app.datetime_input(key="cw_offload_snapshot_t0").set_value(datetime(2026, 2, 18, 12, 0)).run()
+    next(b for b in app.button if b.label == "Prepare the snapshot").click()
+    app.run()
+    assert not app.exception, app.exception
+    name = "offload-monitoring-2026-02-18T12-00-00Z.md"
+    assert [b.label for b in app.download_button] == [f"Download {name}"]
+    assert served[name] == snapshot_file(snapshot(db, GROWING))[1]
+    assert warnings(app) == ["Thresholds breached: webhook depth growth platform\\-wide; webhook depth growth "
+                             "ws\\-a; function failure ratio cron\\-followups"]
