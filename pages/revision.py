@@ -29,7 +29,8 @@ def post_launch_review(f: Window) -> Window:
     if enabled.empty:
         st.info(f"No change switching {FIELD} on is in the audit log: there is no launch to review.")
         return f
-    label = dict(zip(filters.workspace_names()["workspace"], filters.workspace_names()["name"], strict=True))
+    names = filters.workspace_names()
+    label = dict(zip(names["workspace"], names["name"], strict=True))
     when = dict(zip(enabled["workspace"], enabled["changed_at"], strict=True))
     left, right = st.columns([3, 1])
     ws = left.selectbox("Workspace (newest launch first)", list(enabled["workspace"]), key="cw_review_workspace",
