@@ -57,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
     summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
     summaries.add_argument("--now", type=_moment, help="refresh as of this UTC time (default: now)")
+    snapshot = sub.add_parser("offload-snapshot", help="write offload-monitoring-<T0>.md for [T0, T0+30m)")
+    snapshot.add_argument("--t0", help="window start (ISO UTC, e.g. 2026-02-18T03:30:38Z; default: 30 minutes ago)")
+    snapshot.add_argument("--workspace", action="append", help="workspace section to write (repeatable; "
+                          "default: every workspace with events)")
+    snapshot.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
+    snapshot.add_argument("--out", type=Path, default=Path("evidence"), help="folder for the file (default ./evidence)")
     return top
 
 
@@ -172,9 +178,50 @@ def refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def offload_snapshot(args: argparse.Namespace) -> int:
+    """Exit 0: no threshold breached; 1: one is; 3: bad input or an unreachable database (nothing written)."""
+    from analysis.offload_snapshot import build_snapshot, snapshot_file
+    from analysis.rules import load_rules
+    from queries import offload_snapshot as snap
+    from queries.settings import workspace_list
+
+    try:
+        t0 = _moment(args.t0) if args.t0 else datetime.now(UTC) - snap.WINDOW
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--t0: {exc}") from None
+    window = snap.snapshot_window(t0)
+    chosen = tuple(args.workspace) if args.workspace else None
+    engine = _engine(args.database_url)
+    try:
+        with engine.connect() as conn:
+            known = set(workspace_list(conn, window)["workspace"])
+            unknown = sorted(set(chosen or ()) - known)
+            if unknown:
+                raise UsageError(f"unknown workspace(s): {', '.join(unknown)[:200]}")
+            states = snap.webhook_status_at_instants(conn, window)
+            runs = snap.function_run_totals(conn, window)
+    except SQLAlchemyError as exc:
+        raise UsageError(f"database unreachable or refused the query ({type(exc).__name__})") from None
+    finally:
+        engine.dispose()
+    snapshot = build_snapshot(states, runs, instants=snap.instants(window), rules=load_rules(), workspaces=chosen)
+    name, content = snapshot_file(snapshot)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / name).write_bytes(content)
+    except OSError as exc:
+        raise UsageError(f"cannot write the snapshot to {args.out}: {exc.strerror}") from None
+    print(args.out / name)
+    breached = snapshot.breached
+    print(f"BREACHED: {'; '.join(breached)}" if breached else "OK: no threshold breached", file=sys.stderr)
+    return 1 if breached else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
+        if args.command == "offload-snapshot":
+            return offload_snapshot(args)
         return refresh(args) if args.command == "summaries" else check(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

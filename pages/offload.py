@@ -8,13 +8,17 @@ import streamlit as st
 
 from analysis.derive import total
 from analysis.offload_health import depth_bucket_seconds, failure_ratios, oldest_due_age, retry_totals
+from analysis.offload_snapshot import build_snapshot, snapshot_file
 from analysis.queue import MIN_RUNS, queue_depth_series
+from analysis.rules import load_rules
 from db import upstream as up
 from queries import offload
+from queries import offload_snapshot as snap
 from ui import charts, filters, layout, tiles
 from ui.data import cached
 from ui.labels import note_unknown_labels
 from ui.markers import rollout_markers
+from ui.safe import plain
 
 layout.page_setup("Offload health", "WebhookEvent queue depth reconstructed from its timestamps, the oldest due "
                   "event and retries, and BackgroundFunctionRun failures per function against the 10% line.")
@@ -78,4 +82,29 @@ with layout.section("Background functions"):
                    f"No ratio is drawn for a bucket with fewer than {MIN_RUNS} runs.")
         st.dataframe(failure_ratios(runs, by=["function"], min_runs=1), hide_index=True,
                      width="stretch", column_config={"failure_ratio": st.column_config.NumberColumn(format="percent")})
+with layout.section("Offload monitoring snapshot"):
+    SNAPSHOT_KEY = "cw_offload_snapshot_prepared"
+    st.subheader("Offload monitoring snapshot")
+    latest_t0 = min(f.end, filters.now_minute()) - snap.WINDOW
+    left, right = st.columns([2, 3])
+    t0 = left.datetime_input("Snapshot T0 (UTC)", latest_t0.replace(tzinfo=None, second=0, microsecond=0), step=60,
+                             key="cw_offload_snapshot_t0")
+    window = snap.snapshot_window(t0.replace(tzinfo=UTC))
+    if right.button("Prepare the snapshot", key="cw_offload_snapshot_prepare", icon=":material/description:"):
+        st.session_state[SNAPSHOT_KEY] = window.start
+    if st.session_state.get(SNAPSHOT_KEY) == window.start:
+        snapshot = build_snapshot(cached(snap.webhook_status_at_instants, window),
+                                  cached(snap.function_run_totals, window), instants=snap.instants(window),
+                                  rules=load_rules(), workspaces=list(f.workspaces) or None)
+        name, content = snapshot_file(snapshot)
+        right.download_button(f"Download {name}", content, file_name=name, mime="text/markdown", on_click="ignore",
+                              key="cw_offload_snapshot_download", icon=":material/download:")
+        if snapshot.breached:
+            st.warning("Thresholds breached: " + "; ".join(plain(b) for b in snapshot.breached))
+        else:
+            st.success("No threshold breached in this snapshot.")
+    st.caption("`offload-monitoring-<T0>.md`: WebhookEvent counts by status at T0 and T0+30m with the growth ratio "
+               "and the 5-minute depth (monotonic growth for 30 minutes is a breach), and BackgroundFunctionRun "
+               "failure_ratio per function over [T0, T0+30m) against 10%; platform-wide and per workspace (the "
+               "sidebar's workspaces, or every one with events). Also `canarywatch offload-snapshot --t0 ...`.")
 layout.freshness_bar()

@@ -2,17 +2,76 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
 from analysis.derive import bucket_edges, percentile_upper_edge, sums_by, total, total_rate, with_rate
-from queries import revision
+from analysis.revision_review import FIELD, Side, enabling_changes, formatted, review_metrics, review_window
+from queries import drafts, events, revision, revision_review
+from queries.filters import Window
 from ui import charts, filters, layout, tiles
 from ui.data import cached
 from ui.markers import rollout_markers
+from ui.safe import plain
 
 layout.page_setup("Auto-send revision", "Revisions attempted and applied (AIDraft.autoSendRevision*), the "
                   "confidence before and after, iterations, revise-call latency, and the at-most-once invariant.")
 f = filters.sidebar()
+
+
+def post_launch_review(f: Window) -> Window:
+    """The preset: the 24 hours since autoSendRevisionEnabled went on for one workspace, against the day
+    before, and a sample of applied revisions to open upstream. Returns the window the page then shows."""
+    st.subheader("Post-launch review")
+    changes = cached(events.rollout_events, Window.last(timedelta(days=3650), now=filters.now_minute()))
+    enabled = enabling_changes(changes)
+    if enabled.empty:
+        st.info(f"No change switching {FIELD} on is in the audit log: there is no launch to review.")
+        return f
+    names = filters.workspace_names()
+    label = dict(zip(names["workspace"], names["name"], strict=True))
+    when = dict(zip(enabled["workspace"], enabled["changed_at"], strict=True))
+    left, right = st.columns([3, 1])
+    ws = left.selectbox("Workspace (newest launch first)", list(enabled["workspace"]), key="cw_review_workspace",
+                        format_func=lambda w: f"{label.get(w, w)} · on since {when[w]:%Y-%m-%d %H:%M} UTC")
+    size = int(right.number_input("Drafts to sample", min_value=1, max_value=50, value=10, key="cw_review_size"))
+    review = review_window(changes, ws, when[ws].to_pydatetime())
+    after = Window(*review.after, (ws,), f.channel)
+    before = Window(*review.before, (ws,), f.channel)
+    st.caption(f"{FIELD} switched on for {plain(label.get(ws, ws))} at {review.enabled_at:%Y-%m-%d %H:%M:%S} UTC "
+               f"(audit log). First 24 hours: {after.label()}; pre-rollout day: {before.label()}. The rest of the "
+               "page shows the first 24 hours against the pre-rollout day.")
+    if review.disabled_at is not None:
+        st.warning(f"{FIELD} was switched off again at {review.disabled_at:%Y-%m-%d %H:%M:%S} UTC, inside the 24 "
+                   "hours: the figures after that are the rollback's, not the launch's.")
+    now = datetime.now(UTC)
+    if after.end > now:
+        st.info(f"The 24 hours are not over: {(now - after.start).total_seconds() / 3600:.1f} h so far, so counts "
+                "are partial (rates and means compare as they are).")
+
+    def side(w: Window) -> Side:
+        return Side(cached(revision.revision_series, w), cached(revision.revise_error_series, w),
+                    cached(drafts.channel_summary, w))
+
+    st.dataframe(formatted(review_metrics(side(before), side(after))), hide_index=True, width="stretch")
+    st.caption("Descriptive: both days' values and the difference, no significance test. "
+               f"{revision.revision_series.describes} {drafts.channel_summary.describes}")
+    sample = cached(revision_review.applied_revision_sample, after, size=size)
+    if sample.empty:
+        st.info("No applied revision in the first 24 hours yet.")
+    else:
+        shown = filters.workspace_label(sample).drop(columns="workspace").rename(
+            columns={"workspace_name": "workspace"})
+        st.dataframe(shown[["draft_id", "workspace", "attempted_at", "channel", "confidence_before",
+                            "confidence_after"]], hide_index=True, width="stretch")
+        st.caption(f"{revision_review.applied_revision_sample.describes} Open them upstream by id to read the text.")
+    return after
+
+
+if st.toggle(f"Post-launch review: the 24 hours since {FIELD} was switched on", key="cw_revision_review"):
+    with layout.section("Post-launch review"):
+        f = post_launch_review(f)
 marks = rollout_markers(f)
 PAIR_WIDTH, LATENCY_MS = 0.05, 500
 PERCENT = st.column_config.NumberColumn(format="percent")

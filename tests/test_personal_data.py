@@ -91,3 +91,20 @@ def test_every_free_text_column_of_a_planted_row_carries_a_sentinel(db):
             values = db.conn.execute(select(table.c[column]).where(table.c[column].is_not(None))).scalars().all()
             assert values, f"{table_name}.{column} was planted nowhere"
             assert all(PII_MARK in str(v) or PII_EMAIL in str(v) for v in values), f"{table_name}.{column}"
+
+
+# -- issue 15: the offload monitoring snapshot file (offload-monitoring-<T0>.md) -------------------
+
+def test_offload_snapshot_file_holds_no_personal_data(db):
+    from analysis.offload_snapshot import build_snapshot, snapshot_file
+    from analysis.rules import load_rules
+    from queries import offload_snapshot as snap
+
+    plant_everything(db)
+    # a workspaceId that is an e-mail address resolves to no workspace and must not be written out
+    db.seed.webhook(provider="INBOXXIA", workspace_id=PII_EMAIL, created=at(minutes=-40), status="PENDING")
+    window = snap.snapshot_window(at(minutes=-45))  # [11:15, 11:45): every planted webhook and run
+    states, runs = snap.webhook_status_at_instants(db.conn, window), snap.function_run_totals(db.conn, window)
+    assert states["events"].sum() > 0 and runs["total_runs"].sum() == 1
+    _, content = snapshot_file(build_snapshot(states, runs, instants=snap.instants(window), rules=load_rules()))
+    assert PII_MARK.encode() not in content and PII_EMAIL.encode() not in content
