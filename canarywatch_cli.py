@@ -8,6 +8,10 @@ when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if i
 
 `canarywatch migrate [--check]`: bring canarywatch's state schema to the newest revision (Alembic),
 or with --check only report it; exit 0 at head, 1 if behind (--check) or refused, 3 unreachable.
+
+`canarywatch doctor`: check the configured database and environment (schema, enum labels, role
+rights, row-level security, kill switches); one line per check with its fix; exit 0 when none
+FAILs, 1 otherwise, 3 when the database is unreachable.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
     migrate_cmd = sub.add_parser("migrate", help="create or upgrade canarywatch's state schema (Alembic)")
     migrate_cmd.add_argument("--database-url", help="default: CANARYWATCH_WRITE_URL / DATABASE_URL, else the demo")
     migrate_cmd.add_argument("--check", action="store_true", help="only report the revision; exit 1 if behind")
+    doctor_cmd = sub.add_parser("doctor", help="check the database, the roles and the kill switches")
+    doctor_cmd.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     return top
 
 
@@ -208,10 +214,35 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from analysis.doctor import exit_code, summary_line
+    from db.engine import read_engine, write_engine
+    from ui.doctor_view import doctor_checks
+
+    config = _config(args.database_url)
+    read = read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)
+    write_url = getattr(config, "write_url", None)
+    write = write_engine(write_url, statement_timeout_ms=config.statement_timeout_ms) if write_url else None
+    try:
+        checks = doctor_checks(read, write)
+    except OperationalError as exc:
+        raise UsageError(f"database unreachable ({type(exc).__name__})") from None
+    finally:
+        read.dispose()
+        if write is not None:
+            write.dispose()
+    for check in checks:
+        print(check.line())
+    print(summary_line(checks))
+    return exit_code(checks)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        handlers = {"summaries": refresh, "migrate": migrate}
+        handlers = {"summaries": refresh, "migrate": migrate, "doctor": doctor}
         return handlers.get(args.command, check)(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
