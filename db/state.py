@@ -11,10 +11,12 @@ tables (rollout/summaries.py) are derived data with their own lifecycle and are 
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Engine, Index, Integer, MetaData, Table, Text, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from db.engine import STATE_SCHEMA
 from db.upstream import Timestamp
@@ -147,6 +149,7 @@ def alembic_config(connection: Connection | None = None):  # noqa: ANN201 - alem
     return config
 
 
+@functools.cache
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
@@ -155,10 +158,11 @@ def head_revision() -> str:
     return head
 
 
-def known_revisions() -> set[str]:
+@functools.cache
+def known_revisions() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -172,6 +176,16 @@ def current_revision(conn: Connection) -> str | None:
 def _has_baseline_tables(conn: Connection) -> bool:
     names = set(inspect(conn).get_table_names(schema=inspect_schema(conn)))
     return all(name in names for name in BASELINE_TABLES)
+
+
+def _create_state_schema(conn: Connection) -> None:
+    """CREATE SCHEMA IF NOT EXISTS, tolerating a creator outside our lock (the summary tables' own
+    set-up in rollout/summaries.py): IF NOT EXISTS still raises UniqueViolation when both commit at once."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{STATE_SCHEMA}"'))
+    except IntegrityError:
+        pass  # the other creator committed it: it exists now
 
 
 def upgrade_state_schema(engine: Engine) -> MigrationResult:
@@ -194,7 +208,7 @@ def upgrade_state_schema(engine: Engine) -> MigrationResult:
             raise StateSchemaError(f"the state schema is at revision {before}, which this canarywatch does not "
                                    f"know (its newest is {head}): run a newer canarywatch")
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{STATE_SCHEMA}"'))
+            _create_state_schema(conn)
         config = alembic_config(conn)
         adopted = before is None and _has_baseline_tables(conn)
         if adopted:
