@@ -68,7 +68,7 @@ def test_declared_types_map_to_families_generically():
     assert by_name[("WorkspaceSettings", "autoBookMeetings")] == "boolean"
     assert by_name[("EmailCampaign", "autoSendConfidenceThreshold")] == "float"
     assert by_name[("ClientMember", "role")] == "enum:ClientMemberRole"
-    assert EXPECTED.enums["ClientMemberRole"] == up.CLIENT_MEMBER_ROLES
+    assert EXPECTED.enums["ClientMemberRole"] == up.client_member.c.role.type.labels
 
 
 SMALL = Expected((ExpectedColumn("T", "id", "text"), ExpectedColumn("T", "kind", "enum:Kind"),
