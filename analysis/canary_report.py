@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.canary import Evaluation, evaluate
+from analysis.canary_active import confounders, enabling_changes, utc
 from analysis.canary_inputs import side_totals
 from analysis.evidence import Packet, PacketInput, build_packet
 from analysis.queue import queue_depth_series, worst_failure_ratios
@@ -31,30 +32,54 @@ def settings_snapshot(frame: pd.DataFrame) -> list[dict[str, object]]:
     return rows
 
 
-def health_series(inputs: CanaryInputs) -> tuple[list[float], list[float | None]]:
-    """Webhook queue depth per 5-minute slice and the worst function failure ratio per hour."""
-    health = inputs.health
+def _depths(health: dict[str, pd.DataFrame], inputs: CanaryInputs) -> list[float]:
     if not health:
-        return [], []
+        return []
     depth = queue_depth_series(health["webhook_flow"], health["webhook_backlog"], start=inputs.spec.split,
                                end=inputs.spec.end, bucket_seconds=QUEUE_SLICE_SECONDS)
-    return [float(v) for v in depth["queued"]], worst_failure_ratios(health["function_runs"])
+    return [float(v) for v in depth["queued"]]
 
 
-def report(inputs: CanaryInputs, rules: RuleSet, *, log_results: Sequence[RuleResult] = ()) -> tuple[Evaluation,
-                                                                                                          Packet]:
-    depths, ratios = health_series(inputs)
+def health_series(inputs: CanaryInputs) -> tuple[list[float], list[float | None]]:
+    """Platform webhook queue depth per 5-minute slice and the worst function failure ratio per hour."""
+    if not inputs.health:
+        return [], []
+    return _depths(inputs.health, inputs), worst_failure_ratios(inputs.health["function_runs"])
+
+
+def canary_field(inputs: CanaryInputs, field: str | None = None) -> tuple[str | None, tuple[str, ...]]:
+    """The rollout field this canary watches (given, else the enabling change at or nearest before the
+    split in the canary's audit rows) and the other rollout fields enabled with it in the window."""
+    enabled = enabling_changes(inputs.changes)
+    split = inputs.spec.split
+    if field is None and not enabled.empty:
+        times = enabled["changed_at"].map(utc)
+        before = enabled[times <= split]
+        field = str((before if not before.empty else enabled).iloc[-1 if not before.empty else 0]["field"])
+    if field is None:
+        return None, ()
+    workspace = inputs.spec.workspaces[0]
+    return field, confounders(inputs.changes, workspace, field, split, inputs.spec.end)
+
+
+def report(inputs: CanaryInputs, rules: RuleSet, *, log_results: Sequence[RuleResult] = (),
+           field: str | None = None, malformed_log_lines: int | None = None) -> tuple[Evaluation, Packet]:
+    platform_depths, ratios = health_series(inputs)
+    depths = _depths(inputs.workspace_health, inputs) if inputs.workspace_health else platform_depths
     evaluation = evaluate(inputs.frames, rules, log_results=log_results, queue_depths=depths,
-                          function_failure_ratios=ratios)
+                          platform_queue_depths=platform_depths, function_failure_ratios=ratios)
+    field, confounded = canary_field(inputs, field)
     verdict = evaluation.verdict
     spec = inputs.spec
     changes = inputs.changes.sort_values(["changed_at", "workspace", "field"]).to_dict("records") \
         if not inputs.changes.empty else []
     packet = build_packet(PacketInput(
         workspaces=spec.workspaces, split=spec.split, end=spec.end, baseline_start=spec.before.start,
-        overall=verdict.overall.value, score=verdict.score, metrics=verdict.metrics, rules=verdict.rules,
+        overall=verdict.headline, score=verdict.score, metrics=verdict.metrics, rules=verdict.rules,
         before=evaluation.totals["canary_before"] or side_totals({}),
         after=evaluation.totals["canary_after"] or side_totals({}),
         settings=settings_snapshot(inputs.settings), changes=changes, rules_version=rules.version,
+        control=inputs.others, excluded=inputs.excluded, field=field, confounded=confounded,
+        malformed_log_lines=malformed_log_lines,
     ))
     return evaluation, packet
