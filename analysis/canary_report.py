@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pandas as pd
 
@@ -32,19 +33,36 @@ def settings_snapshot(frame: pd.DataFrame) -> list[dict[str, object]]:
     return rows
 
 
+#: platform health is judged on the latest part of the canary window: "is the platform unhealthy now,
+#: so the canary cannot be judged". An incident earlier in the window hit the clean control as much as
+#: the canary, and the difference-in-differences takes it out.
+PLATFORM_LOOKBACK = timedelta(hours=3)
+
+
+def _depth_frame(health: dict[str, pd.DataFrame], inputs: CanaryInputs) -> pd.DataFrame:
+    return queue_depth_series(health["webhook_flow"], health["webhook_backlog"], start=inputs.spec.split,
+                              end=inputs.spec.end, bucket_seconds=QUEUE_SLICE_SECONDS)
+
+
 def _depths(health: dict[str, pd.DataFrame], inputs: CanaryInputs) -> list[float]:
     if not health:
         return []
-    depth = queue_depth_series(health["webhook_flow"], health["webhook_backlog"], start=inputs.spec.split,
-                               end=inputs.spec.end, bucket_seconds=QUEUE_SLICE_SECONDS)
-    return [float(v) for v in depth["queued"]]
+    return [float(v) for v in _depth_frame(health, inputs)["queued"]]
 
 
 def health_series(inputs: CanaryInputs) -> tuple[list[float], list[float | None]]:
-    """Platform webhook queue depth per 5-minute slice and the worst function failure ratio per hour."""
+    """Platform webhook queue depth per 5-minute slice and the worst function failure ratio per hour,
+    over the last PLATFORM_LOOKBACK of the canary window."""
     if not inputs.health:
         return [], []
-    return _depths(inputs.health, inputs), worst_failure_ratios(inputs.health["function_runs"])
+    recent = max(inputs.spec.split, inputs.spec.end - PLATFORM_LOOKBACK)
+    depth = _depth_frame(inputs.health, inputs)
+    ends = pd.to_datetime(depth["bucket_end"], utc=True)
+    depths = [float(v) for v in depth.loc[ends > pd.Timestamp(recent), "queued"]]
+    runs = inputs.health["function_runs"]
+    if not runs.empty:
+        runs = runs[pd.to_datetime(runs["bucket"], utc=True) >= pd.Timestamp(recent).floor("h")]
+    return depths, worst_failure_ratios(runs)
 
 
 def canary_field(inputs: CanaryInputs, field: str | None = None) -> tuple[str | None, tuple[str, ...]]:
