@@ -44,6 +44,17 @@ def _depth_frame(health: dict[str, pd.DataFrame], inputs: CanaryInputs) -> pd.Da
                               end=inputs.spec.end, bucket_seconds=QUEUE_SLICE_SECONDS)
 
 
+def _without_canary(health: dict[str, pd.DataFrame], canary: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The rest of the platform: a queue the canary alone backs up is the canary's (workspace rule),
+    not a platform incident. Events that resolve to no workspace stay in."""
+    out = dict(health)
+    for name in ("webhook_flow", "webhook_backlog"):
+        frame = health[name]
+        if not frame.empty and "workspace" in frame:
+            out[name] = frame[~frame["workspace"].isin(canary)]
+    return out
+
+
 def _depths(health: dict[str, pd.DataFrame], inputs: CanaryInputs) -> list[float]:
     if not health:
         return []
@@ -56,7 +67,7 @@ def health_series(inputs: CanaryInputs) -> tuple[list[float], list[float | None]
     if not inputs.health:
         return [], []
     recent = max(inputs.spec.split, inputs.spec.end - PLATFORM_LOOKBACK)
-    depth = _depth_frame(inputs.health, inputs)
+    depth = _depth_frame(_without_canary(inputs.health, inputs.spec.workspaces), inputs)
     ends = pd.to_datetime(depth["bucket_end"], utc=True)
     depths = [float(v) for v in depth.loc[ends > pd.Timestamp(recent), "queued"]]
     runs = inputs.health["function_runs"]

@@ -98,7 +98,7 @@ def platform_health(evaluation: Evaluation) -> None:
     status = verdict.platform_status
     colour = {"INCIDENT": "red", "DEGRADED": "orange", "OK": "green"}.get(status, "gray")
     st.markdown(f"**Platform health: :{colour}[{status}]** (global signals: BackgroundFunctionRun, the queue of "
-                "all workspaces, runtime logs; a critical trip means the canary is not judged)")
+                "other workspaces, runtime logs; a critical trip means the canary is not judged)")
     st.dataframe(_rule_rows(verdict.platform_rules), hide_index=True, width="stretch")
 
 
