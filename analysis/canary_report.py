@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.canary import Evaluation, evaluate
 from analysis.canary_active import confounders, enabling_changes, utc
 from analysis.canary_inputs import side_totals
+from analysis.canary_verdicts import Settings
 from analysis.evidence import Packet, PacketInput, build_packet
 from analysis.queue import queue_depth_series, worst_failure_ratios
 from analysis.rules import RuleResult, RuleSet
@@ -92,11 +93,14 @@ def canary_field(inputs: CanaryInputs, field: str | None = None) -> tuple[str | 
 
 
 def report(inputs: CanaryInputs, rules: RuleSet, *, log_results: Sequence[RuleResult] = (),
-           field: str | None = None, malformed_log_lines: int | None = None) -> tuple[Evaluation, Packet]:
+           field: str | None = None, malformed_log_lines: int | None = None,
+           sequential: bool = False) -> tuple[Evaluation, Packet]:
+    """`sequential`: the live watch (always-valid intervals); False: the fixed-horizon pre/post compare."""
     platform_depths, ratios = health_series(inputs)
     depths = _depths(inputs.workspace_health, inputs) if inputs.workspace_health else platform_depths
     evaluation = evaluate(inputs.frames, rules, log_results=log_results, queue_depths=depths,
-                          platform_queue_depths=platform_depths, function_failure_ratios=ratios)
+                          platform_queue_depths=platform_depths, function_failure_ratios=ratios,
+                          settings=Settings(sequential=sequential))
     field, confounded = canary_field(inputs, field)
     verdict = evaluation.verdict
     spec = inputs.spec

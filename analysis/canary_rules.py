@@ -9,6 +9,7 @@ without a clean control it falls back to the canary's own past and says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from analysis.canary_inputs import SideTotals
@@ -22,6 +23,7 @@ from analysis.canary_stats import (
     mean_diff_in_diff,
 )
 from analysis.rules import RuleResult, RuleSet, evaluate_delta, evaluate_slices, evaluate_threshold
+from analysis.sequential import Moments, SequentialInterval, did_mean_cs, did_rate_cs, mean_delta_cs, rate_delta_cs
 
 #: a rate or mean from fewer observations than this reads as no data, so a rule cannot trip on noise
 MIN_OBSERVATIONS = 30
@@ -31,6 +33,7 @@ RATE_SIGNAL_TOTALS = {
     "gate_revise_rate": ("gate_revise", "gate_total"),
     "bundle_truncation_rate": ("bundle_truncated", "bundle_calls"),
     "booking_gate_deny_error_rate": ("booking_deny", "booking_total"),
+    "revision_applied_rate": ("revision_applied", "revision_attempted"),  # a metric, no rule
 }
 OWN_PAST = "the canary's own past (no clean control)"
 
@@ -53,20 +56,51 @@ def _confidence(totals: SideTotals) -> Sums:
     return Sums(totals.scored, totals.confidence_sum, totals.confidence_sumsq)
 
 
-def _observations(signal: str, totals: SideTotals) -> int:
+def trials_for(signal: str, totals: SideTotals) -> int:
+    """How many observations a signal's rate or mean rests on, on one side."""
     if signal in RATE_SIGNAL_TOTALS:
         return getattr(totals, RATE_SIGNAL_TOTALS[signal][1])
     return totals.scored
 
 
+def _moments(totals: SideTotals) -> Moments:
+    return Moments(totals.scored, totals.confidence_sum, totals.confidence_sumsq)
+
+
+def _as_test(interval: SequentialInterval | None) -> RateTest | None:
+    if interval is None:
+        return None
+    return RateTest(interval.estimate, (interval.lo, interval.hi), math.nan, interval.method)
+
+
+def sequential_delta(signal: str, before: SideTotals, after: SideTotals, others_before: SideTotals | None,
+                     others_after: SideTotals | None, *, control: bool, alpha: float) -> RateTest | None:
+    """The same delta with an always-valid interval (analysis/sequential.py), for a watch that looks
+    again and again: its chance of ever excluding the true delta stays at alpha over the whole watch."""
+    if signal in RATE_SIGNAL_TOTALS:
+        cells = [_rate(signal, t) for t in ((before, after, others_before, others_after) if control
+                                             else (before, after))]
+        counts = [v for r in cells for v in (r.successes, r.trials)]
+        return _as_test((did_rate_cs if control else rate_delta_cs)(*counts, alpha=alpha))
+    if control:
+        return _as_test(did_mean_cs(*(_moments(t) for t in (before, after, others_before, others_after)), alpha=alpha))
+    return _as_test(mean_delta_cs(_moments(before), _moments(after), alpha=alpha))
+
+
 def signal_delta(signal: str, before: SideTotals, after: SideTotals, others_before: SideTotals | None,
-                 others_after: SideTotals | None) -> tuple[RateTest | None, str, float | None]:
+                 others_after: SideTotals | None, *, sequential: bool = False,
+                 alpha: float = 0.05) -> tuple[RateTest | None, str, float | None]:
     """(delta test, what it was taken against, the canary's baseline value) for a vs_baseline signal;
-    the test is None when the canary has too little data on a side."""
-    if min(_observations(signal, before), _observations(signal, after)) < MIN_OBSERVATIONS:
+    the test is None when the canary has too little data on a side. `sequential`: the interval is an
+    always-valid confidence sequence (the live watch) instead of the fixed-horizon one (a one-off compare)."""
+    if min(trials_for(signal, before), trials_for(signal, after)) < MIN_OBSERVATIONS:
         return None, OWN_PAST, None
     control = (others_before is not None and others_after is not None
-               and min(_observations(signal, others_before), _observations(signal, others_after)) >= MIN_OBSERVATIONS)
+               and min(trials_for(signal, others_before), trials_for(signal, others_after)) >= MIN_OBSERVATIONS)
+    if sequential:
+        baseline = _rate(signal, before).value if signal in RATE_SIGNAL_TOTALS else _confidence(before).mean
+        test = sequential_delta(signal, before, after, others_before, others_after, control=control, alpha=alpha)
+        return test, "the clean control's change" if control else OWN_PAST, baseline
     if signal in RATE_SIGNAL_TOTALS:
         baseline = _rate(signal, before).value
         if control:
@@ -102,6 +136,8 @@ def evaluate_database_rules(
     function_failure_ratios: Sequence[float | None] = (),
     queue_depths: Sequence[float | None] = (),
     platform_queue_depths: Sequence[float | None] | None = None,
+    sequential: bool = False,
+    alpha: float = 0.05,
 ) -> list[RuleResult]:
     """Every database rule: vs_baseline rules on the delta, threshold rules on the window totals, series
     rules on their slices of their scope.
@@ -121,7 +157,8 @@ def evaluate_database_rules(
         if (rule.scope, rule.signal) in series:
             results.append(evaluate_slices(rule, list(series[(rule.scope, rule.signal)])))
         elif rule.comparison.startswith("vs_baseline"):
-            test, against, baseline = signal_delta(rule.signal, before, after, others_before, others_after)
+            test, against, baseline = signal_delta(rule.signal, before, after, others_before, others_after,
+                                                   sequential=sequential, alpha=alpha)
             results.append(evaluate_delta(rule, None if test is None else test.diff,
                                           None if test is None else test.ci, against=against, baseline=baseline))
         else:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from analysis.canary_inputs import SideTotals
+from analysis.canary_rules import sequential_delta, trials_for
 from analysis.canary_stats import (
     Rate,
     RateTest,
@@ -63,6 +64,14 @@ class Settings:
     max_volume_drop: float = 0.3
     pass_at: float = 95
     marginal_at: float = 75
+    #: the live watch (canary page, `check --watch`): always-valid intervals (analysis/sequential.py),
+    #: each at alpha / (number of tested metrics) (Bonferroni: Holm needs p-values, which a confidence
+    #: sequence does not give), so the false-FAIL chance over the whole watch stays at alpha
+    sequential: bool = False
+
+    @property
+    def alpha_each(self) -> float:
+        return self.alpha / (len(RATE_METRICS) + 1)
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,9 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
     if min(cb.trials, ca.trials) < s.min_rate_n:
         return _insufficient(metric.name, metric.bad, cb.trials, ca.trials, s.min_rate_n, metric.critical,
                              ca.value, cb.value)
+    if s.sequential:
+        return _sequential_verdict(metric.name, RATE_SIGNAL[metric.name], metric.bad, metric.critical, before, after,
+                                   others_before, others_after, s, ca.value, cb.value, s.rate_tolerance)
     test: RateTest
     against = OWN_PAST
     if others_before is not None and others_after is not None:
@@ -195,6 +207,33 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
                          s.rate_tolerance, metric.critical, reason, cb.trials, ca.trials, metric.bad, against=against)
 
 
+#: metric -> the signal name analysis/canary_rules.py computes its delta under
+RATE_SIGNAL = {"needs_review_rate": "needs_review_rate", "gate_revise_rate": "gate_revise_rate",
+               "bundle_truncation_rate": "bundle_truncation_rate",
+               "booking_gate_deny_rate": "booking_gate_deny_error_rate",
+               "revision_applied_rate": "revision_applied_rate"}
+
+
+def _sequential_verdict(name: str, signal: str, bad: str, critical: bool, before: SideTotals, after: SideTotals,
+                        others_before: SideTotals | None, others_after: SideTotals | None, s: Settings,
+                        measured: float | None, baseline: float | None, tolerance: float) -> MetricVerdict:
+    """HIGH/LOW when the always-valid interval lies wholly beyond the tolerance."""
+    n_before, n_after = trials_for(signal, before), trials_for(signal, after)
+    control = (others_before is not None and others_after is not None
+               and min(trials_for(signal, others_before), trials_for(signal, others_after)) > 0)
+    test = sequential_delta(signal, before, after, others_before, others_after, control=control,
+                            alpha=s.alpha_each)
+    if test is None:
+        return _insufficient(name, bad, n_before, n_after, 2, critical, measured, baseline)
+    against = CONTROL if control else OWN_PAST
+    rate = signal != "auto_send_confidence_mean"
+    fmt = (lambda v: f"{v * 100:+.1f} pts") if rate else (lambda v: f"{v:+.4f}")
+    reason = (f"delta {fmt(test.diff)} [{fmt(test.ci[0])}, {fmt(test.ci[1])}] against {against} (always-valid "
+              f"{1 - s.alpha_each:.1%} interval, {test.test}); tolerance ±{fmt(tolerance).lstrip('+')}")
+    return MetricVerdict(name, _shift(test.ci, tolerance), measured, baseline, test.diff, test.ci, None, tolerance,
+                         critical, reason, n_before, n_after, bad, against=against)
+
+
 def _sums(totals: SideTotals) -> Sums:
     return Sums(totals.scored, totals.confidence_sum, totals.confidence_sumsq)
 
@@ -207,6 +246,10 @@ def confidence_verdict(before: SideTotals, after: SideTotals, s: Settings, other
     if min(nb, na) < s.min_distribution_n:
         return _insufficient("auto_send_confidence", "decrease", nb, na, s.min_distribution_n, False,
                              after.confidence_mean, before.confidence_mean)
+    if s.sequential:
+        return _sequential_verdict("auto_send_confidence", "auto_send_confidence_mean", "decrease", False, before,
+                                   after, others_before, others_after, s, after.confidence_mean,
+                                   before.confidence_mean, s.confidence_tolerance)
     against = OWN_PAST
     if (others_before is not None and others_after is not None
             and min(others_before.scored, others_after.scored) >= s.min_distribution_n):

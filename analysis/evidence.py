@@ -73,7 +73,8 @@ def _metric_row(metric: Any) -> dict[str, str]:
     return {
         "metric": metric.metric, "verdict": getattr(metric.verdict, "value", str(metric.verdict)),
         "critical": _num(bool(metric.critical)), "baseline": _num(metric.baseline), "measured": _num(metric.measured),
-        "delta": _num(metric.delta), "ci_low": _num(ci[0]), "ci_high": _num(ci[1]), "p_value": "" if metric.p_value is None else f"{metric.p_value:.3e}",
+        "delta": _num(metric.delta), "ci_low": _num(ci[0]), "ci_high": _num(ci[1]),
+        "p_value": "" if metric.p_value is None else f"{metric.p_value:.3e}",
         "threshold": _num(metric.threshold), "n_baseline": _num(metric.n_baseline), "n_canary": _num(metric.n_canary),
         "reason": metric.reason,
     }

@@ -113,7 +113,7 @@ def results() -> None:
         return
     with layout.section("Canary evaluation"):
         logs, parse = canary.log_results(upload, spec)
-        inputs, evaluation, packet = canary.evaluate(spec, logs, field=field,
+        inputs, evaluation, packet = canary.evaluate(spec, logs, field=field, sequential=True,
                                                      malformed_log_lines=None if parse is None else parse.malformed)
         watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))

@@ -42,13 +42,16 @@ def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel
 
 
 def evaluate(spec: CanarySpec, log_results: tuple[RuleResult, ...] = (), *, field: str | None = None,
-             malformed_log_lines: int | None = None) -> tuple[CanaryInputs, Evaluation, Packet]:
+             malformed_log_lines: int | None = None,
+             sequential: bool = False) -> tuple[CanaryInputs, Evaluation, Packet]:
+    """`sequential`: always-valid intervals for a page that re-evaluates (the canary watch); the
+    fixed-horizon tests for a one-off pre/post compare."""
     try:
         inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel)
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The canary data could not be read ({type(exc).__name__}).") from None
     evaluation, packet = report(inputs, rules(), log_results=log_results, field=field,
-                                malformed_log_lines=malformed_log_lines)
+                                malformed_log_lines=malformed_log_lines, sequential=sequential)
     return inputs, evaluation, packet
 
 
@@ -72,7 +75,7 @@ def current_verdict(canary: ActiveCanary, end) -> Evaluation | None:
         spec = CanarySpec((canary.workspace,), canary.since, end)
     except FilterError:
         return None
-    return evaluate(spec, field=canary.field)[1]
+    return evaluate(spec, field=canary.field, sequential=True)[1]
 
 
 def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd.DataFrame:

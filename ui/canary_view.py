@@ -144,7 +144,8 @@ def rollback(evaluation: Evaluation, spec: CanarySpec, field: str | None, roles:
                 if step.kind == "toggle" and may_toggle:
                     for workspace in spec.workspaces:
                         st.page_link(TOGGLES_PAGE, label=f"{number}. {step.text} ({workspace})",
-                                     icon=":material/toggle_off:", query_params={"ws": workspace, "workspace": workspace})
+                                     icon=":material/toggle_off:",
+                                     query_params={"ws": workspace, "workspace": workspace})
                 else:
                     st.markdown(f"{number}. {plain(step.text, limit=400)}")
             st.caption(f"Watch to confirm the rollback worked: {plain(watch_after_rollback(changed))}.")
