@@ -2,8 +2,10 @@
 same data and window, carrying a content hash, and holding no personal data (counts, rates, codes).
 
 Files (UTC stamps like 2026-02-18T03-18-40Z):
-  baseline-<start>-<end>.md, verification-<start>-<end>.md, pre-post-delta-<start>-<end>.csv
-where <start>-<end> is the canary window [split, end).
+  baseline-<slug>-<start>-<end>.md, verification-<slug>-<start>-<end>.md, pre-post-delta-<slug>-<start>-<end>.csv
+where <slug> names the canary workspace(s) (lower-case letters, digits and '-', joined by '+', at most
+48 characters) and <start>-<end> is the canary window [split, end). Counts are written as integers,
+p-values in scientific notation.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +24,12 @@ from analysis.rules import RuleResult, display
 
 DELTA_COLUMNS = ("metric", "verdict", "critical", "baseline", "measured", "delta", "ci_low", "ci_high", "p_value",
                  "threshold", "n_baseline", "n_canary", "reason")
+
+
+def slug(workspaces: Sequence[str]) -> str:
+    """A file-name-safe name for the canary workspace(s): ids are upstream data, never trusted as paths."""
+    parts = [re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") or "workspace" for w in workspaces]
+    return "+".join(parts)[:48].rstrip("-+") or "workspace"
 
 
 def stamp(moment: datetime) -> str:
@@ -157,7 +166,7 @@ def verification_markdown(p: PacketInput) -> str:
 
 
 def build_packet(p: PacketInput) -> Packet:
-    suffix = f"{stamp(p.split)}-{stamp(p.end)}"
+    suffix = f"{slug(p.workspaces)}-{stamp(p.split)}-{stamp(p.end)}"
     baseline = baseline_markdown(p)
     delta = delta_csv(p.metrics)
     verification = verification_markdown(p)
