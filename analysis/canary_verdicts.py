@@ -193,7 +193,7 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
     if others_before is not None and others_after is not None:
         ob = Rate(getattr(others_before, metric.successes), getattr(others_before, metric.trials))
         oa = Rate(getattr(others_after, metric.successes), getattr(others_after, metric.trials))
-        if ob.trials and oa.trials:
+        if min(ob.trials, oa.trials) >= s.min_rate_n:  # the same control rule as analysis/canary_rules.py
             test, against = diff_in_diff(cb, ca, ob, oa), CONTROL
         else:
             test = compare_two_rates(cb, ca)
@@ -219,8 +219,9 @@ def _sequential_verdict(name: str, signal: str, bad: str, critical: bool, before
                         measured: float | None, baseline: float | None, tolerance: float) -> MetricVerdict:
     """HIGH/LOW when the always-valid interval lies wholly beyond the tolerance."""
     n_before, n_after = trials_for(signal, before), trials_for(signal, after)
+    need = s.min_distribution_n if signal == "auto_send_confidence_mean" else s.min_rate_n
     control = (others_before is not None and others_after is not None
-               and min(trials_for(signal, others_before), trials_for(signal, others_after)) > 0)
+               and min(trials_for(signal, others_before), trials_for(signal, others_after)) >= need)
     test = sequential_delta(signal, before, after, others_before, others_after, control=control,
                             alpha=s.alpha_each)
     if test is None:

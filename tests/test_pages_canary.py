@@ -137,7 +137,7 @@ def test_canary_page_opens_on_the_canary_in_the_address(app_on, demo_db):
 
 def test_compare_page_splits_at_an_audit_event(app_on):
     app = app_on(Role.ANALYST, "pages/compare.py")
-    assert [s.value for s in app.subheader] == ["Delta table"]
+    assert [s.value for s in app.subheader] == ["Delta table", "Rollback rules"]
     assert app.get("plotly_chart"), "ECDF and histogram overlays"
     table = app.dataframe[0].value
     assert set(table["metric"]) >= {"needs_review_rate", "auto_send_confidence", "revision_at_most_once"}
