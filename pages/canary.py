@@ -126,6 +126,7 @@ def results() -> None:
         canary_view.control(inputs, label)
         st.subheader("When a rule trips: rollback")
         canary_view.rollback(evaluation, spec, watched, user.roles, confounded)
+        canary_view.trajectories(evaluation, inputs)
         st.subheader("Metrics")
         canary_view.metrics_table(evaluation)
         st.subheader("Rollback rules (the canary workspace)")
