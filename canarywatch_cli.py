@@ -133,7 +133,7 @@ def _log_results(args: argparse.Namespace, rules, start: datetime, end: datetime
 
 def _evaluate_once(args: argparse.Namespace, rules, end: datetime, *, sequential: bool):
     """One look: gather the window, evaluate the log rules, report (the packet) on the chosen intervals."""
-    from analysis.canary_report import report
+    from analysis.canary.report import report
     from queries import events
     from queries.canary import CanarySpec, gather
     from queries.filters import FilterError, Window

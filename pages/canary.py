@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from analysis.canary_active import ActiveCanary
+from analysis.canary.active import ActiveCanary
 from auth.roles import OPERATORS
 from queries.canary import CanarySpec
 from queries.filters import FilterError

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.canary_active import ActiveCanary, active_canaries, confounders, majority
+from analysis.canary.active import ActiveCanary, active_canaries, confounders, majority
 from tests.auth_support import auth_env
 from ui.canary_status import link_params
 

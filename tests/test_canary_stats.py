@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.canary_stats import (
+from analysis.canary.stats import (
     Rate,
     compare_histograms,
     compare_two_rates,

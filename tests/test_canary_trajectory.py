@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from analysis.canary_trajectory import did_trajectory
+from analysis.canary.trajectory import did_trajectory
 from analysis.sequential import did_rate_cs
 from queries.canary import CanarySpec, trajectory_bucket
 

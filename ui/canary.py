@@ -12,8 +12,8 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analysis.canary import Evaluation
-from analysis.canary_active import ActiveCanary, active_canaries
-from analysis.canary_report import canary_field, report
+from analysis.canary.active import ActiveCanary, active_canaries
+from analysis.canary.report import canary_field, report
 from analysis.evidence import Packet
 from analysis.logsignals import LogMapping, LogParse, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
 from analysis.rules import RuleResult, load_rules

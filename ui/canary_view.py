@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.canary import Evaluation
-from analysis.canary_stats import Verdict
-from analysis.canary_trajectory import RATE_FRAMES, did_trajectory
+from analysis.canary.stats import Verdict
+from analysis.canary.trajectory import RATE_FRAMES, did_trajectory
 from analysis.evidence import Packet
 from analysis.rules import RuleResult, RuleStatus, display
 from auth.roles import Role

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from analysis.canary_inputs import SideTotals
-from analysis.canary_rules import sequential_delta, trials_for
-from analysis.canary_stats import (
+from analysis.canary.inputs import SideTotals
+from analysis.canary.rules import sequential_delta, trials_for
+from analysis.canary.stats import (
     Rate,
     RateTest,
     Sums,
@@ -193,7 +193,7 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
     if others_before is not None and others_after is not None:
         ob = Rate(getattr(others_before, metric.successes), getattr(others_before, metric.trials))
         oa = Rate(getattr(others_after, metric.successes), getattr(others_after, metric.trials))
-        if min(ob.trials, oa.trials) >= s.min_rate_n:  # the same control rule as analysis/canary_rules.py
+        if min(ob.trials, oa.trials) >= s.min_rate_n:  # the same control rule as analysis/canary/rules.py
             test, against = diff_in_diff(cb, ca, ob, oa), CONTROL
         else:
             test = compare_two_rates(cb, ca)
@@ -207,7 +207,7 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
                          s.rate_tolerance, metric.critical, reason, cb.trials, ca.trials, metric.bad, against=against)
 
 
-#: metric -> the signal name analysis/canary_rules.py computes its delta under
+#: metric -> the signal name analysis/canary/rules.py computes its delta under
 RATE_SIGNAL = {"needs_review_rate": "needs_review_rate", "gate_revise_rate": "gate_revise_rate",
                "bundle_truncation_rate": "bundle_truncation_rate",
                "booking_gate_deny_rate": "booking_gate_deny_error_rate",

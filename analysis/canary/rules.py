@@ -1,6 +1,6 @@
 """The database rollback rules evaluated on a canary window (the thresholds live in default_rules.toml).
 
-Pure: the signal values come from the totals of each side (analysis/canary_inputs.py) and from the
+Pure: the signal values come from the totals of each side (analysis/canary/inputs.py) and from the
 series (function failure ratio per slice, webhook queue depth per slice) computed by the caller, per
 scope. A vs_baseline rule is judged on the difference-in-differences delta (canary change minus the
 clean control's change) with its 95% interval, so a shift every workspace saw does not trip it;
@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from analysis.canary_inputs import SideTotals
-from analysis.canary_stats import (
+from analysis.canary.inputs import SideTotals
+from analysis.canary.stats import (
     Rate,
     RateTest,
     Sums,
@@ -26,7 +26,7 @@ from analysis.rules import RuleResult, RuleSet, evaluate_delta, evaluate_slices,
 from analysis.sequential import Moments, SequentialInterval, did_mean_cs, did_rate_cs, mean_delta_cs, rate_delta_cs
 
 #: a rate or mean from fewer observations than this reads as no data, so a rule cannot trip on noise;
-#: the same minimums as the metric verdicts (analysis/canary_verdicts.py Settings), so a rule never
+#: the same minimums as the metric verdicts (analysis/canary/verdicts.py Settings), so a rule never
 #: trips on a signal its metric calls INSUFFICIENT_DATA (one screen, one story)
 MIN_RATE_OBSERVATIONS = 150
 MIN_MEAN_OBSERVATIONS = 50
