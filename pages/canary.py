@@ -112,9 +112,8 @@ def results() -> None:
         st.error(f"{exc}.")
         return
     with layout.section("Canary evaluation"):
-        logs, parse = canary.log_results(upload, spec)
-        inputs, evaluation, packet = canary.evaluate(spec, logs, field=field, sequential=True,
-                                                     malformed_log_lines=None if parse is None else parse.malformed)
+        parse = canary.log_parse(upload)
+        inputs, evaluation, packet = canary.evaluate(spec, parse, field=field, sequential=True)
         watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))
         if confounded:
