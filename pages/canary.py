@@ -91,6 +91,9 @@ live = right.toggle("Window ends now", True, key="cw_canary_live", persist_state
                     help=f"Re-evaluated every {REFRESH_SECONDS} s")
 fixed_end = None if live else right.datetime_input("End (UTC)", datetime.now(UTC).replace(tzinfo=None, microsecond=0),
                                                    step=60, key="cw_canary_end", persist_state="session")
+exclude = st.multiselect("Keep out of the control (besides workspaces with a rollout change in the window)",
+                         list(label), format_func=lambda w: label.get(w, w),
+                         key="cw_canary_exclude")
 upload = st.file_uploader(f"Runtime log export (optional: JSON lines or CSV, at most {canary.LOG_LIMIT_MB} MB)",
                           type=["jsonl", "json", "csv", "log", "txt"], key="cw_canary_logs")
 if not chosen:
@@ -107,7 +110,7 @@ if field:
 def results() -> None:
     end = filters.now_minute() if live else fixed_end.replace(tzinfo=UTC)
     try:
-        spec = CanarySpec(tuple(chosen), split.replace(tzinfo=UTC), end)
+        spec = CanarySpec(tuple(chosen), split.replace(tzinfo=UTC), end, exclude=tuple(exclude))
     except FilterError as exc:
         st.error(f"{exc}.")
         return
