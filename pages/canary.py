@@ -120,9 +120,9 @@ def results() -> None:
         watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))
         if confounded:
-            st.warning(f"Confounded: {' and '.join((watched, *confounded))} changed together in this window; the "
-                       "verdict cannot tell which change caused what.")
-        st.caption(f"Rollout field: {watched or 'not recorded'}. Canary window [{spec.split:%Y-%m-%d %H:%M}, "
+            st.warning(f"Confounded: {plain(' and '.join((watched, *confounded)))} changed together in this window; "
+                       "the verdict cannot tell which change caused what.")
+        st.caption(f"Rollout field: {plain(watched or 'not recorded')}. Canary window [{spec.split:%Y-%m-%d %H:%M}, "
                    f"{spec.end:%Y-%m-%d %H:%M}) UTC against [{spec.before.start:%Y-%m-%d %H:%M}, "
                    f"{spec.split:%Y-%m-%d %H:%M}) UTC. " + canary.log_summary(parse))
         canary_view.control(inputs, label)
