@@ -1,7 +1,9 @@
 """`canarywatch check`: the canary evaluation from a terminal or a cron job.
 
-Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL or INSUFFICIENT_DATA, 3 bad arguments or an unreachable
-database; a one-line reason always goes to stderr. The evidence packet is written to --out.
+Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, INSUFFICIENT_DATA or PLATFORM_INCIDENT (not judged), 3 bad
+arguments or an unreachable database; a one-line reason always goes to stderr. The evidence packet
+is written to --out. With --watch SECONDS it re-evaluates the window ending now on always-valid
+intervals (analysis/sequential.py) until FAIL or --looks looks, one line per look.
 
 `canarywatch summaries [--backfill]`: one refresh cycle of the per-day summaries (for a cron job
 when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if it could not run.
@@ -24,7 +26,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-EXIT = {"PASS": 0, "FAIL": 1, "MARGINAL": 2, "INSUFFICIENT_DATA": 2}
+EXIT = {"PASS": 0, "FAIL": 1, "MARGINAL": 2, "INSUFFICIENT_DATA": 2, "PLATFORM_INCIDENT": 2}
 BAD_INPUT = 3
 
 
@@ -45,6 +47,22 @@ def _moment(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="canarywatch", description=__doc__.splitlines()[0])
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -60,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--log-source", help="column/key holding the route or function (optional)")
     check.add_argument("--rules", type=Path, help="a rules file (default: the packaged rules)")
     check.add_argument("--out", type=Path, default=Path("evidence"), help="folder for the packet (default ./evidence)")
+    check.add_argument("--field", help="the rollout field the canary watches (default: its enabling change)")
+    check.add_argument("--exclude", action="append", default=[], metavar="WORKSPACE",
+                       help="keep a workspace out of the control group (repeatable)")
+    check.add_argument("--watch", type=_seconds, metavar="SECONDS",
+                       help="re-evaluate every SECONDS on always-valid intervals until FAIL (window ends now)")
+    check.add_argument("--looks", type=_positive, help="with --watch: stop after this many looks")
     summaries = sub.add_parser("summaries", help="refresh the per-day summaries once")
     summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
@@ -105,40 +129,30 @@ def _engine(url: str | None):
     return read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)
 
 
-def _log_results(args: argparse.Namespace, rules, start: datetime, end: datetime):
-    from analysis.logsignals import LogMapping, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
+def _read_logs(args: argparse.Namespace):
+    """The export parsed once (a watch re-judges the same parse at every look), through the canary service."""
+    from services.canary import LogExportError, parse_logs
 
     if args.logs is None:
-        return [], None
+        return None
     try:
         data = args.logs.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read the log export {args.logs}: {exc.strerror}") from None
     try:
-        mapping = guess_mapping(header_keys(data, fmt=args.log_format))
-    except ValueError as exc:
-        if not (args.log_timestamp and args.log_message):
-            raise UsageError(f"{exc} (use --log-timestamp and --log-message)") from None
-        mapping = LogMapping()
-    overrides = {k: v for k, v in (("timestamp", args.log_timestamp), ("message", args.log_message),
-                                   ("source", args.log_source)) if v}
-    mapping = LogMapping(**{**mapping.__dict__, **overrides})
-    parse = parse_log_export(data, mapping, fmt=args.log_format)
-    return evaluate_log_rules(parse, rules.for_source("logs"), start=start, end=end), parse
+        return parse_logs(data, fmt=args.log_format, timestamp=args.log_timestamp, message=args.log_message,
+                          source=args.log_source)
+    except LogExportError as exc:
+        raise UsageError(f"{exc} (use --log-timestamp and --log-message)") from None
 
 
-def check(args: argparse.Namespace) -> int:
-    from analysis.canary_report import report
-    from analysis.rules import RulesError, load_rules
+def _evaluate_once(args: argparse.Namespace, rules, end: datetime, parse, *, sequential: bool):
+    """One look: gather and judge the window through the canary service (the page uses the same one)."""
     from queries import events
-    from queries.canary import CanarySpec, gather
+    from queries.canary import CanarySpec
     from queries.filters import FilterError, Window
+    from services.canary import run
 
-    try:
-        rules = load_rules(args.rules)
-    except (RulesError, OSError) as exc:
-        raise UsageError(f"rules: {exc}") from None
-    end = args.end or datetime.now(UTC)
     engine = _engine(args.database_url)
     try:
         with engine.connect() as conn:
@@ -149,23 +163,51 @@ def check(args: argparse.Namespace) -> int:
                 if latest.empty:
                     raise UsageError("no enabling change for these workspaces in the audit log: pass --split")
                 split = latest.iloc[0]["changed_at"].to_pydatetime()
-            spec = CanarySpec(tuple(args.workspace), split, end)
-            inputs = gather(conn, spec)
+            spec = CanarySpec(tuple(args.workspace), split, end, exclude=tuple(args.exclude))
+            result = run(conn, spec, rules, parse=parse, field=args.field, sequential=sequential)
     except FilterError as exc:
         raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise UsageError(f"database unreachable or refused the query ({type(exc).__name__})") from None
     finally:
         engine.dispose()
-    log_results, parse = _log_results(args, rules, spec.split, spec.end)
-    evaluation, packet = report(inputs, rules, log_results=log_results)
+    return result.evaluation, result.packet
+
+
+def _write(args: argparse.Namespace, packet) -> None:
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, content in packet.files.items():
             (args.out / name).write_bytes(content)
     except OSError as exc:
         raise UsageError(f"cannot write the packet to {args.out}: {exc.strerror}") from None
-    verdict = evaluation.verdict
+
+
+def check(args: argparse.Namespace) -> int:
+    import time
+
+    from analysis.rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(args.rules)
+    except (RulesError, OSError) as exc:
+        raise UsageError(f"rules: {exc}") from None
+    if args.watch is not None and args.end is not None:
+        raise UsageError("--watch evaluates the window ending now: drop --end")
+    parse = _read_logs(args)
+    look = 0
+    while True:
+        look += 1
+        end = args.end or datetime.now(UTC)
+        evaluation, packet = _evaluate_once(args, rules, end, parse, sequential=args.watch is not None)
+        verdict = evaluation.verdict
+        if args.watch is None:
+            break
+        print(f"look {look} at {end:%Y-%m-%dT%H:%M:%SZ}: {verdict.headline}: {verdict.reason}", file=sys.stderr)
+        if verdict.overall.value == "FAIL" or (args.looks is not None and look >= args.looks):
+            break
+        time.sleep(args.watch)
+    _write(args, packet)
     for name in packet.files:
         print(args.out / name)
     if parse is not None and parse.malformed:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analysis.canary import Evaluation
-from analysis.canary_report import report
+from analysis.canary.active import ActiveCanary, active_canaries
+from analysis.canary.report import canary_field
 from analysis.evidence import Packet
 from analysis.logsignals import LogParse
-from analysis.rules import RuleResult, load_rules
+from analysis.rules import load_rules
+from queries import events, settings
 from queries.canary import CanaryInputs, CanarySpec, gather
+from queries.filters import FilterError, Window
 from rollout.views import record_view, window_key
+from services.canary import LOG_LIMIT_MB, LogExportError, judge, parse_logs
 from ui.context import app_context
-from ui.data import TTL_SECONDS, DataUnavailable
+from ui.data import TTL_SECONDS, DataUnavailable, cached
+
+#: how far back the audit log is read for the enabling changes of the active canaries
+HISTORY = timedelta(days=3650)
 
 
 @st.cache_resource
@@ -26,18 +35,58 @@ def rules():
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner="Evaluating the canary window…")
-def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None) -> CanaryInputs:
+def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None,
+            exclude: tuple[str, ...] = ()) -> CanaryInputs:
     with app_context().read.connect() as conn:
-        return gather(conn, CanarySpec(workspaces, split, end, channel))
+        return gather(conn, CanarySpec(workspaces, split, end, channel, exclude))
 
 
-def evaluate(spec: CanarySpec, log_results: tuple[RuleResult, ...] = ()) -> tuple[CanaryInputs, Evaluation, Packet]:
+def evaluate(spec: CanarySpec, parse: LogParse | None = None, *, field: str | None = None,
+             sequential: bool = False) -> tuple[CanaryInputs, Evaluation, Packet]:
+    """`sequential`: always-valid intervals for a page that re-evaluates (the canary watch); the
+    fixed-horizon tests for a one-off pre/post compare."""
     try:
-        inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel)
+        inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel, tuple(sorted(spec.exclude)))
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The canary data could not be read ({type(exc).__name__}).") from None
-    evaluation, packet = report(inputs, rules(), log_results=log_results)
+    evaluation, packet = judge(inputs, rules(), parse=parse, field=field, sequential=sequential)
     return inputs, evaluation, packet
+
+
+def watched_field(inputs: CanaryInputs, field: str | None) -> tuple[str | None, tuple[str, ...]]:
+    return canary_field(inputs, field)
+
+
+def active(end) -> list[ActiveCanary]:
+    """The active canaries now: from every workspace's settings and the audit log up to `end`."""
+    everyone = Window(end - HISTORY, end)
+    current = cached(settings.workspace_settings, everyone)
+    changes = cached(events.rollout_events, everyone)
+    return active_canaries(current, changes, end=end)
+
+
+def current_verdict(canary: ActiveCanary, end) -> Evaluation | None:
+    """The canary's verdict over [since, end); None when it has no recorded start or no window yet."""
+    if canary.since is None:
+        return None
+    try:
+        spec = CanarySpec((canary.workspace,), canary.since, end)
+    except FilterError:
+        return None
+    return evaluate(spec, field=canary.field, sequential=True)[1]
+
+
+def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd.DataFrame:
+    """One row per active canary: workspace name, field, since, who, verdict, worst rule, confounding."""
+    rows = []
+    for c in canaries:
+        evaluation = current_verdict(c, end)
+        verdict = evaluation.verdict if evaluation is not None else None
+        rows.append({"workspace": names.get(c.workspace, c.workspace), "field": c.field,
+                     "since (UTC)": f"{c.since:%Y-%m-%d %H:%M}" if c.since else "not in the audit log",
+                     "by": c.actor or "—", "verdict": verdict.headline if verdict else "not judged",
+                     "worst": (verdict.worst or "—") if verdict else "—", "confounded": c.confounded or "—"})
+    return pd.DataFrame(rows, columns=["workspace", "field", "since (UTC)", "by", "verdict", "worst", "confounded"])
 
 
 def packet_zip(packet: Packet) -> bytes:
@@ -73,3 +122,36 @@ def log_summary(parse: LogParse | None) -> str:
         return ""
     return f"{parse.lines} log lines read ({parse.fmt}), {parse.malformed} malformed" + (
         f" (lines {', '.join(map(str, parse.malformed_lines))})" if parse.malformed_lines else "")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the log export (once per file)…")
+def _parsed(content_hash: str, _data: bytes) -> LogParse | str:
+    """The parse of one export, shared by every refresh and session that uploads the same bytes
+    (keyed by the content hash; the bytes themselves are not hashed again by Streamlit)."""
+    try:
+        return parse_logs(_data)
+    except LogExportError as exc:
+        return f"Log export not used: {exc}."
+
+
+def _content_hash(upload) -> str:
+    """sha256 of the upload, computed once per uploaded file (kept in the session by file id)."""
+    hashes = st.session_state.setdefault("cw_log_hashes", {})
+    if upload.file_id not in hashes:
+        hashes.clear()
+        hashes[upload.file_id] = hashlib.sha256(upload.getvalue()).hexdigest()
+    return hashes[upload.file_id]
+
+
+def log_parse(upload) -> LogParse | None:
+    """The uploaded export's parse: once per content, size-limited, never a traceback."""
+    if upload is None:
+        return None
+    if upload.size > LOG_LIMIT_MB * 1024 * 1024:
+        st.warning(f"Log export not used: {upload.size / 1024 / 1024:.0f} MB is over the {LOG_LIMIT_MB} MB limit.")
+        return None
+    parse = _parsed(_content_hash(upload), upload.getvalue())
+    if isinstance(parse, str):
+        st.warning(parse)
+        return None
+    return parse

@@ -89,6 +89,52 @@ def diff_in_diff(canary_before: Rate, canary_after: Rate, others_before: Rate, o
     return RateTest(diff, (diff - Z95 * se, diff + Z95 * se), p_value, "difference-in-differences z-test")
 
 
+# -- means from exact sums -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sums:
+    """n, the sum and the sum of squares of one side: a mean and its variance, exactly."""
+
+    n: int
+    total: float
+    total_sq: float
+
+    @property
+    def mean(self) -> float | None:
+        return None if self.n == 0 else self.total / self.n
+
+    @property
+    def variance_of_mean(self) -> float:
+        """Sample variance / n (0 below two observations)."""
+        if self.n < 2:
+            return 0.0
+        var = max(self.total_sq - self.total * self.total / self.n, 0.0) / (self.n - 1)
+        return var / self.n
+
+
+def _normal_test(diff: float, var: float, name: str) -> RateTest:
+    se = math.sqrt(var)
+    p_value = 1.0 if se == 0 else float(2 * stats.norm.sf(abs(diff) / se))
+    return RateTest(diff, (diff - Z95 * se, diff + Z95 * se), p_value, name)
+
+
+def mean_delta(before: Sums, after: Sums) -> RateTest:
+    """after - before of the means, Welch's normal interval (large samples)."""
+    if before.mean is None or after.mean is None:
+        raise ValueError("both sides need observations")
+    return _normal_test(after.mean - before.mean, before.variance_of_mean + after.variance_of_mean, "Welch z-test")
+
+
+def mean_diff_in_diff(canary_before: Sums, canary_after: Sums, others_before: Sums, others_after: Sums) -> RateTest:
+    """(canary change) - (control change) of the means, from the four exact sums."""
+    sides = (canary_before, canary_after, others_before, others_after)
+    if any(s.mean is None for s in sides):
+        raise ValueError("all four sides need observations")
+    diff = (canary_after.mean - canary_before.mean) - (others_after.mean - others_before.mean)
+    return _normal_test(diff, sum(s.variance_of_mean for s in sides), "difference-in-differences z-test")
+
+
 # -- distributions from histograms -----------------------------------------------------------------
 
 
@@ -118,9 +164,17 @@ def _weighted_quantile_index(cumulative: np.ndarray, rank: float) -> int:
     return int(np.searchsorted(cumulative, rank, side="left"))
 
 
-def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float) -> tuple[float, tuple[float, float]]:
+def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float, *,
+                   interpolate: bool = False) -> tuple[float, tuple[float, float]]:
     """Median of all pairwise differences b - a, from the histograms (a convolution of the counts), with
-    the distribution-free interval at the normal-approximation critical rank."""
+    the distribution-free interval at the normal-approximation critical rank.
+
+    interpolate=False treats each bucket as one value (exact when the data has the bucket's precision).
+    interpolate=True treats the values as spread evenly within their buckets, so a pairwise difference
+    counted in difference-bucket d lies evenly in [(d - 1/2) w, (d + 1/2) w): the order statistics are
+    read off the linearly interpolated cumulative count. Confidences are stored finer than 0.01, so
+    this is what the evidence packet uses: the shift is not rounded to the bucket and its interval does
+    not collapse to [0, 0] when most pairs share a bucket."""
     lo_a, lo_b = min(a), min(b)
     ca = np.zeros(max(a) - lo_a + 1)
     cb = np.zeros(max(b) - lo_b + 1)
@@ -135,7 +189,12 @@ def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float) -> 
     total = n1 * n2
 
     def diff_at(rank: float) -> float:
-        return (offset + _weighted_quantile_index(cumulative, rank)) * width
+        index = _weighted_quantile_index(cumulative, rank)
+        if not interpolate:
+            return (offset + index) * width
+        below = cumulative[index - 1] if index else 0.0
+        within = (rank - 0.5 - below) / counts[index]  # the rank's position inside its bucket, 0..1
+        return (offset + index - 0.5 + min(max(within, 0.0), 1.0)) * width
 
     shift = diff_at((total + 1) / 2) if total % 2 else (diff_at(total / 2) + diff_at(total / 2 + 1)) / 2
     c = max(1, math.floor(total / 2 - Z95 * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)))
@@ -158,7 +217,7 @@ def compare_histograms(baseline: Mapping[int, int], canary: Mapping[int, int], w
     x, y = expand(baseline, width), expand(canary, width)
     ks = stats.ks_2samp(x, y, method="asymp")
     mw = stats.mannwhitneyu(y, x, alternative="two-sided", method="asymptotic", use_continuity=True)
-    shift, ci = hodges_lehmann(baseline, canary, width)
+    shift, ci = hodges_lehmann(baseline, canary, width, interpolate=True)
     return DistributionTest(len(x), len(y), float(x.mean()), float(y.mean()), float(ks.statistic),
                             float(ks.pvalue), float(stats.wasserstein_distance(x, y)), psi(baseline, canary),
                             float(mw.statistic), float(mw.pvalue), shift, ci)
