@@ -77,12 +77,17 @@ def _cached_store(_engine: Engine, url: str) -> StateStore:
     return choose_store(_engine)
 
 
+_last_store: list[StateStore] = []  # the store sign_in used last in this process, for guard()
+
+
 def _store(engine: Engine) -> StateStore | None:
     """Where sign-in state lives, or None when the write database does not answer."""
     try:
-        return _cached_store(engine, engine.url.render_as_string(hide_password=False))
+        chosen = _cached_store(engine, engine.url.render_as_string(hide_password=False))
     except StateUnreachable:
         return None
+    _last_store[:] = [chosen]
+    return chosen
 
 
 @st.cache_resource(show_spinner=False)
@@ -127,6 +132,8 @@ def _leave_pages_directory_mode() -> None:
 def guard(allowed: Iterable[Role]) -> User:
     """Stop the page unless a signed-in user holds one of the roles (pages and writes call this)."""
     allowed = frozenset(allowed)
+    if current_user() is not None and _last_store and _session_revoked(_last_store[0]):
+        _clear_session_state()  # signed out everywhere meanwhile (a page can run without app.py)
     user = current_user()
     if user is None:
         _leave_pages_directory_mode()
@@ -170,10 +177,14 @@ def sign_in(*, demo: bool, write_engine: Engine) -> User | None:
     return _login_form(authenticator, settings, write_engine, store)
 
 
-def _forget_session(authenticator: stauth.Authenticate, cookie_name: str) -> None:
+def _clear_session_state() -> None:
     for key in _SESSION_KEYS:
         st.session_state[key] = None
     st.session_state.pop(ISSUED_AT, None)
+
+
+def _forget_session(authenticator: stauth.Authenticate, cookie_name: str) -> None:
+    _clear_session_state()
     if st.context.cookies.get(cookie_name):
         authenticator.cookie_controller.delete_cookie()
 
@@ -207,16 +218,17 @@ def _cookie_is_acceptable(settings: AuthSettings, store: StateStore | None) -> b
 def _end_if_revoked(authenticator: stauth.Authenticate, store: StateStore | None, cookie_name: str) -> None:
     """A signed-in session whose user was signed out everywhere (or who logged out elsewhere) ends here.
     When the store cannot be read the session, already verified, goes on."""
-    if store is None:
-        return
+    if store is not None and _session_revoked(store):
+        _forget_session(authenticator, cookie_name)
+
+
+def _session_revoked(store: StateStore) -> bool:
     username = st.session_state.get("username") or ""
     try:
-        revoked = is_revoked(store.engine, username, float(st.session_state.get(ISSUED_AT) or 0))
+        return is_revoked(store.engine, username, float(st.session_state.get(ISSUED_AT) or 0))
     except SQLAlchemyError as exc:
         log.warning("revocation check skipped for a signed-in session (%s)", type(exc).__name__)
-        return
-    if revoked:
-        _forget_session(authenticator, cookie_name)
+        return False
 
 
 def sign_out_everywhere(write_engine: Engine, username: str) -> None:
