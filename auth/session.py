@@ -223,9 +223,14 @@ def _end_if_revoked(authenticator: stauth.Authenticate, store: StateStore | None
 
 
 def _session_revoked(store: StateStore) -> bool:
+    """Whether this signed-in session was revoked. Every session sign_in admits carries its issue time
+    (form or cookie); one without it was not signed in through here and is left alone."""
     username = st.session_state.get("username") or ""
+    issued = st.session_state.get(ISSUED_AT)
+    if not isinstance(issued, float | int):
+        return False
     try:
-        return is_revoked(store.engine, username, float(st.session_state.get(ISSUED_AT) or 0))
+        return is_revoked(store.engine, username, float(issued))
     except SQLAlchemyError as exc:
         log.warning("revocation check skipped for a signed-in session (%s)", type(exc).__name__)
         return False

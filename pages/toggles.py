@@ -177,7 +177,7 @@ with layout.section("Workspace settings"):
 with layout.section("Sessions"), st.expander("Sign a user out everywhere"):
     st.caption("Ends every session of that user on every replica sharing the database (a stolen or forgotten "
                "session cookie stops working at once); the user can sign in again with their password.")
-    who = st.text_input("Username", key="cw_revoke_user", max_chars=100)
+    who = st.text_input("User to sign out (username)", key="cw_revoke_user", max_chars=100)
     if st.button("Sign out everywhere", disabled=not who.strip(), key="cw_revoke_apply"):
         try:
             sign_out_everywhere(app_context().write, who)

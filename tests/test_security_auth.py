@@ -3,10 +3,16 @@ item 6 (a read-only deployment): each test reproduces what a hostile tester did 
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import bcrypt
 import pytest
@@ -170,3 +176,45 @@ def test_a_database_that_does_not_answer_is_unreachable_not_read_only():
     with pytest.raises(store.StateUnreachable):
         store.choose_store(engine)
     engine.dispose()
+
+
+# -- finding 8: the demo listens on this machine only ------------------------------------------------
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses in LISTEN state on `port`, from /proc/net/tcp and tcp6 (hex as the kernel writes)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]  # noqa: SIM115
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_the_dashboard_binds_127_0_0_1_unless_told_otherwise(tmp_path):
+    """`streamlit run app.py` from the project root, with no --server.address: only 127.0.0.1 listens."""
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CANARYWATCH_", "STREAMLIT_")) and k != "DATABASE_URL"}
+    env.update(CANARYWATCH_DEMO_PATH=str(tmp_path / "demo.sqlite"), CANARYWATCH_SUMMARY_REFRESH="off")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and not 0.0.0.0 or ::
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
