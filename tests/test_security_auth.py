@@ -98,7 +98,9 @@ def test_the_default_session_lasts_eight_hours():
 # -- finding 2: sign-in timing -----------------------------------------------------------------------
 def test_an_unknown_username_costs_the_same_time_as_a_wrong_password(tmp_path):
     """Medians of interleaved tries: known user with a wrong password vs a name that does not exist.
-    The hash is cost 11 (the old dummy hash was cost 10: a ratio near 2, far outside the band)."""
+    The hash is cost 11 (the old dummy hash was cost 10: a ratio near 0.5, far outside the band).
+    Measured as this thread's CPU time, the work an attacker times on an idle server: wall time on
+    this shared 2-core machine swings by +-25% with the other processes' load."""
     creds = tmp_path / "creds.yaml"
     hashed = bcrypt.hashpw(b"carol-real-password", bcrypt.gensalt(rounds=11)).decode()
     creds.write_text(yaml.safe_dump({"usernames": {"carol": {"password": hashed, "roles": ["analyst"]}}}))
@@ -109,16 +111,16 @@ def test_an_unknown_username_costs_the_same_time_as_a_wrong_password(tmp_path):
     session._check_password(authenticator, settings, "nobody", "warm-up")  # derives the dummy hash once
 
     def took(username: str) -> float:
-        start = time.perf_counter()
+        start = time.thread_time()
         assert session._check_password(authenticator, settings, username, "wrong-password") is False
-        return time.perf_counter() - start
+        return time.thread_time() - start
 
     known, unknown = [], []
     for _ in range(9):
         known.append(took("carol"))
         unknown.append(took("mallory"))
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.8 < ratio < 1.25, (ratio, known, unknown)
+    assert 0.85 < ratio < 1.15, (ratio, known, unknown)
 
 
 # -- finding 1 (below the browser): revocation records -----------------------------------------------
