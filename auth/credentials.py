@@ -9,19 +9,28 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import yaml
 
 from auth.roles import parse_roles
 
 DEMO_CREDENTIALS = Path(__file__).with_name("demo_credentials.yaml")
+#: the shipped demo users' passwords (printed on the demo's sign-in page and in the README)
+DEMO_PASSWORDS = {"admin": "demo-admin-pass", "operator": "demo-operator-pass", "analyst": "demo-analyst-pass"}
 LIBRARY_DEFAULT_KEY = "some_key"
 MIN_KEY_LENGTH = 32
-BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
+MIN_KEY_DISTINCT = 10  # a random 32-character hex key has about 14 distinct characters
+MAX_KEY_SHARE = 0.25  # no character may make up more than a quarter of the key
+MAX_KEY_PERIOD = 16  # a key that is a shorter piece repeated (e.g. "some_key" * 4) is refused
+#: a session cookie lives 8 hours unless configured (CANARYWATCH_COOKIE_EXPIRY_DAYS, at most 30)
+DEFAULT_COOKIE_EXPIRY_DAYS = 8 / 24
+BCRYPT = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
 
 
 class CredentialsError(ValueError):
@@ -35,6 +44,15 @@ class AuthSettings:
     cookie_name: str
     cookie_expiry_days: float
     demo_users: bool  # the shipped demo users are active
+
+    @property
+    def bcrypt_cost(self) -> int:
+        """The highest cost among the configured hashes: what an unknown username must pay too."""
+        return max(int(BCRYPT.match(u["password"]).group(1)) for u in self.credentials["usernames"].values())
+
+    @property
+    def cookie_expiry_seconds(self) -> float:
+        return self.cookie_expiry_days * 86_400
 
     def private_credentials(self) -> dict[str, Any]:
         """A copy the library may mutate without touching ours."""
@@ -90,7 +108,7 @@ def load_auth_settings(*, demo: bool, env: Mapping[str, str] | None = None,
     secrets = secrets or {}
     expiry = _expiry_days(env.get("CANARYWATCH_COOKIE_EXPIRY_DAYS") or secrets.get("cookie_expiry_days"))
     name = env.get("CANARYWATCH_COOKIE_NAME") or secrets.get("cookie_name") or "canarywatch_auth"
-    path = env.get("CANARYWATCH_CREDENTIALS")
+    path = (env.get("CANARYWATCH_CREDENTIALS") or "").strip()
     if path:
         credentials, demo_users = load_credentials_file(Path(path)), False
     elif secrets.get("credentials"):
@@ -102,11 +120,35 @@ def load_auth_settings(*, demo: bool, env: Mapping[str, str] | None = None,
             "no credentials are configured: set CANARYWATCH_CREDENTIALS to a credentials YAML "
             "(see `python -m auth.users add`) or provide [auth] credentials in Streamlit secrets"
         )
-    key = env.get("CANARYWATCH_COOKIE_KEY") or secrets.get("cookie_key") or ""
+    if not demo:
+        refuse_demo_credentials(credentials)
+    key = str(env.get("CANARYWATCH_COOKIE_KEY") or secrets.get("cookie_key") or "")
     if not key and demo:
         key = demo_key
+    elif key and not demo and key == demo_key:
+        raise CredentialsError("CANARYWATCH_COOKIE_KEY is the demo's cookie key: set your own secret")
     check_cookie_key(key)
     return AuthSettings(credentials, key, str(name), expiry, demo_users)
+
+
+def _demo_hashes() -> frozenset[str]:
+    raw = yaml.safe_load(DEMO_CREDENTIALS.read_text(encoding="utf-8"))
+    return frozenset(str(u["password"]) for u in raw["credentials"]["usernames"].values())
+
+
+def refuse_demo_credentials(credentials: Mapping[str, Any]) -> None:
+    """Against a real database, no user may carry a shipped demo hash or a published demo password
+    (a copy of demo_credentials.yaml, or the demo password re-hashed, is refused just the same)."""
+    demo_hashes = _demo_hashes()
+    for username, entry in credentials["usernames"].items():
+        password_hash = entry["password"]
+        if password_hash in demo_hashes:
+            raise CredentialsError(f"user {username!r} has a shipped demo password hash "
+                                   f"({DEMO_CREDENTIALS.name}); demo users are refused against a real database")
+        demo_password = DEMO_PASSWORDS.get(username)
+        if demo_password and bcrypt.checkpw(demo_password.encode(), password_hash.encode()):
+            raise CredentialsError(f"user {username!r} has the published demo password; "
+                                   "demo users are refused against a real database")
 
 
 def check_cookie_key(key: str) -> None:
@@ -114,13 +156,31 @@ def check_cookie_key(key: str) -> None:
         raise CredentialsError("CANARYWATCH_COOKIE_KEY is not set: the session cookie needs a real secret")
     if key == LIBRARY_DEFAULT_KEY:
         raise CredentialsError("CANARYWATCH_COOKIE_KEY is the library's default 'some_key': set a real secret")
-    if len(key) < MIN_KEY_LENGTH:
-        raise CredentialsError(f"CANARYWATCH_COOKIE_KEY must be at least {MIN_KEY_LENGTH} characters long")
+    if len(key.encode()) < MIN_KEY_LENGTH:
+        raise CredentialsError(f"CANARYWATCH_COOKIE_KEY must be at least {MIN_KEY_LENGTH} bytes long")
+    if weakness := key_weakness(key):
+        raise CredentialsError(f"CANARYWATCH_COOKIE_KEY is too predictable ({weakness}): "
+                               "make one with `openssl rand -hex 32`")
+
+
+def key_weakness(key: str) -> str | None:
+    """Why a long enough key still has too little entropy (or None): few distinct characters, one
+    character dominating, or a short piece repeated."""
+    counts = Counter(key)
+    if len(counts) < MIN_KEY_DISTINCT:
+        return f"only {len(counts)} distinct characters, at least {MIN_KEY_DISTINCT} needed"
+    _, most = counts.most_common(1)[0]
+    if most > MAX_KEY_SHARE * len(key):
+        return f"one character is {most} of its {len(key)} characters"
+    for period in range(1, MAX_KEY_PERIOD + 1):
+        if len(key) >= 2 * period and all(key[i] == key[i % period] for i in range(len(key))):
+            return f"a {period}-character piece repeated"
+    return None
 
 
 def _expiry_days(raw: Any) -> float:
     if raw in (None, ""):
-        return 1.0
+        return DEFAULT_COOKIE_EXPIRY_DAYS
     try:
         days = float(raw)
     except (TypeError, ValueError):

@@ -6,8 +6,11 @@ password is checked, and let the library check the bcrypt hash and write the sig
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +23,25 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit_authenticator.utilities.exceptions import LoginError
 
-from auth.credentials import AuthSettings, CredentialsError, load_auth_settings
+from auth.credentials import DEMO_PASSWORDS, AuthSettings, CredentialsError, load_auth_settings
+from auth.revocation import cookie_issued_at, is_revoked, revoke
 from auth.roles import Role, parse_roles
+from auth.store import StateStore, StateUnreachable, choose_store
 from auth.throttle import LoginThrottle
 
-DEMO_PASSWORDS = {"admin": "demo-admin-pass", "operator": "demo-operator-pass", "analyst": "demo-analyst-pass"}
-#: checked against for unknown usernames, so a wrong name costs the same time as a wrong password
-_DUMMY_HASH = bcrypt.hashpw(b"canarywatch-no-such-user", bcrypt.gensalt(rounds=10))
+__all__ = ["DEMO_PASSWORDS", "User", "guard", "sign_in", "sign_out_everywhere"]
+log = logging.getLogger("canarywatch.auth")
+#: when this session was signed in (Unix seconds): compared with the user's revocation epoch every run
+ISSUED_AT = "cw_session_issued_at"
+_SESSION_KEYS = ("authentication_status", "username", "name", "roles", "email")
+UNREACHABLE = "Sign-in is unavailable: the database that records sign-ins cannot be reached. Try again shortly."
+
+
+@functools.cache
+def dummy_hash(cost: int) -> bytes:
+    """Checked against for unknown usernames, at the configured hashes' cost, so a wrong name costs
+    the same time as a wrong password (derived once per cost, at the first sign-in)."""
+    return bcrypt.hashpw(b"canarywatch-no-such-user", bcrypt.gensalt(rounds=cost))
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,36 @@ def _settings(demo: bool) -> AuthSettings:
     return load_auth_settings(demo=demo, secrets=_secrets(), demo_key=_demo_cookie_key())
 
 
-@st.cache_resource
-def _throttle(_engine: Engine, url: str) -> LoginThrottle:
-    return LoginThrottle(_engine)
+@st.cache_resource(show_spinner=False)
+def _cached_store(_engine: Engine, url: str) -> StateStore:
+    return choose_store(_engine)
+
+
+_last_store: list[StateStore] = []  # the store sign_in used last in this process, for guard()
+
+
+def _store(engine: Engine) -> StateStore | None:
+    """Where sign-in state lives, or None when the write database does not answer."""
+    try:
+        chosen = _cached_store(engine, engine.url.render_as_string(hide_password=False))
+    except StateUnreachable:
+        return None
+    _last_store[:] = [chosen]
+    return chosen
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle(_store: StateStore, url: str, per_process: bool) -> LoginThrottle:
+    return LoginThrottle(_store.engine)
+
+
+def _reachable(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+    except SQLAlchemyError:
+        return False
 
 
 def _sleep_seconds() -> float:
@@ -90,6 +132,8 @@ def _leave_pages_directory_mode() -> None:
 def guard(allowed: Iterable[Role]) -> User:
     """Stop the page unless a signed-in user holds one of the roles (pages and writes call this)."""
     allowed = frozenset(allowed)
+    if current_user() is not None and _last_store and _session_revoked(_last_store[0]):
+        _clear_session_state()  # signed out everywhere meanwhile (a page can run without app.py)
     user = current_user()
     if user is None:
         _leave_pages_directory_mode()
@@ -114,29 +158,116 @@ def sign_in(*, demo: bool, write_engine: Engine) -> User | None:
         settings.private_credentials(), settings.cookie_name, settings.cookie_key, settings.cookie_expiry_days,
         auto_hash=False, login_sleep_time=_sleep_seconds(),
     )
-    try:
-        authenticator.login(location="unrendered")  # signs in from a valid cookie, draws nothing
-    except (LoginError, KeyError, jwt.PyJWTError):
-        # a correctly signed cookie for a user no longer in the credentials (or a malformed token)
-        for key in ("authentication_status", "username", "name", "roles", "email"):
-            st.session_state[key] = None
-        authenticator.cookie_controller.delete_cookie()
+    store = _store(write_engine)
+    if st.session_state.get("authentication_status"):
+        _end_if_revoked(authenticator, store, settings.cookie_name)
+    elif _cookie_is_acceptable(settings, store):
+        try:
+            authenticator.login(location="unrendered")  # signs in from a valid cookie, draws nothing
+        except (LoginError, KeyError, jwt.PyJWTError):
+            # a correctly signed cookie for a user no longer in the credentials (or a malformed token)
+            _forget_session(authenticator, settings.cookie_name)
+    else:
+        _forget_session(authenticator, settings.cookie_name)
     if st.session_state.get("authentication_status"):
         user = current_user()
-        _sidebar_account(authenticator, user, settings)
+        _sidebar_account(authenticator, user, settings, store)
         if st.session_state.get("authentication_status"):
             return user
-    return _login_form(authenticator, settings, write_engine)
+    return _login_form(authenticator, settings, write_engine, store)
 
 
-def _sidebar_account(authenticator: stauth.Authenticate, user: User, settings: AuthSettings) -> None:
+def _clear_session_state() -> None:
+    for key in _SESSION_KEYS:
+        st.session_state[key] = None
+    st.session_state.pop(ISSUED_AT, None)
+
+
+def _forget_session(authenticator: stauth.Authenticate, cookie_name: str) -> None:
+    _clear_session_state()
+    if st.context.cookies.get(cookie_name):
+        authenticator.cookie_controller.delete_cookie()
+
+
+def _cookie_is_acceptable(settings: AuthSettings, store: StateStore | None) -> bool:
+    """Whether the library may sign in from this request's cookie: none at all is fine (it does
+    nothing); a signed one must be issued after the user's revocation epoch, read from the store."""
+    raw = st.context.cookies.get(settings.cookie_name)
+    if not raw:
+        return True
+    try:
+        token = jwt.decode(raw, settings.cookie_key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return True  # the library refuses it the same way; nothing to revoke
+    issued = cookie_issued_at(token, settings.cookie_expiry_seconds)
+    if issued is None:
+        return False
+    if store is None:
+        log.warning("cookie sign-in refused: the sign-in state database cannot be reached")
+        return False  # cannot tell whether it was revoked: fail closed
+    try:
+        if is_revoked(store.engine, token["username"], issued):
+            return False
+    except SQLAlchemyError as exc:
+        log.warning("cookie sign-in refused: revocation check failed (%s)", type(exc).__name__)
+        return False
+    st.session_state[ISSUED_AT] = issued
+    return True
+
+
+def _end_if_revoked(authenticator: stauth.Authenticate, store: StateStore | None, cookie_name: str) -> None:
+    """A signed-in session whose user was signed out everywhere (or who logged out elsewhere) ends here.
+    When the store cannot be read the session, already verified, goes on."""
+    if store is not None and _session_revoked(store):
+        _forget_session(authenticator, cookie_name)
+
+
+def _session_revoked(store: StateStore) -> bool:
+    """Whether this signed-in session was revoked. Every session sign_in admits carries its issue time
+    (form or cookie); one without it was not signed in through here and is left alone."""
+    username = st.session_state.get("username") or ""
+    issued = st.session_state.get(ISSUED_AT)
+    if not isinstance(issued, float | int):
+        return False
+    try:
+        return is_revoked(store.engine, username, float(issued))
+    except SQLAlchemyError as exc:
+        log.warning("revocation check skipped for a signed-in session (%s)", type(exc).__name__)
+        return False
+
+
+def sign_out_everywhere(write_engine: Engine, username: str) -> None:
+    """End every session of `username` on every replica sharing the store (a super-admin action)."""
+    store = _store(write_engine)
+    if store is None:
+        raise StateUnreachable("the database that records sign-ins cannot be reached")
+    revoke(store.engine, username)
+    log.info("every session of a user was revoked")
+
+
+def _on_logout(store: StateStore | None, username: str) -> None:
+    if store is None:
+        log.warning("logout could not be recorded: the sign-in state database cannot be reached")
+        return
+    try:
+        revoke(store.engine, username)
+    except SQLAlchemyError as exc:
+        log.warning("logout could not be recorded (%s)", type(exc).__name__)
+
+
+def _sidebar_account(authenticator: stauth.Authenticate, user: User, settings: AuthSettings,
+                     store: StateStore | None) -> None:
+    from ui.safe import plain
+
     with st.sidebar:
         roles = ", ".join(sorted(r.value for r in user.roles))
-        st.caption(f"Signed in as **{user.name}** ({roles})" + (" · demo user" if settings.demo_users else ""))
-        authenticator.logout("Log out", "sidebar", key="cw_logout")
+        st.caption(f"Signed in as **{plain(user.name)}** ({roles})" + (" · demo user" if settings.demo_users else ""))
+        authenticator.logout("Log out", "sidebar", key="cw_logout",
+                             callback=lambda _details: _on_logout(store, user.username))
 
 
-def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, write_engine: Engine) -> User | None:
+def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, write_engine: Engine,
+                store: StateStore | None) -> User | None:
     slot = st.empty()
     with slot.container():
         st.title("canarywatch")
@@ -153,11 +284,19 @@ def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, writ
         if not username or not password:
             st.error("Enter a username and a password.")
             return None
+        if store is None:
+            st.error(UNREACHABLE)
+            return None
         try:
-            attempt = _throttle(write_engine, str(write_engine.url)).attempt(
-                username, lambda: _check_password(authenticator, settings, username, password))
-        except SQLAlchemyError:
-            st.error("Sign-in is unavailable: the database that records failed sign-ins cannot be reached.")
+            throttle = _throttle(store, store.engine.url.render_as_string(hide_password=False), store.per_process)
+            attempt = throttle.attempt(username, lambda: _check_password(authenticator, settings, username, password))
+        except SQLAlchemyError as exc:
+            log.warning("sign-in throttle failed (%s)", type(exc).__name__)
+            if _reachable(store.engine):
+                st.error("Sign-in is unavailable: the database answers but refused to record the sign-in "
+                         f"attempt ({type(exc).__name__}). Try again shortly.")
+            else:
+                st.error(UNREACHABLE)
             return None
         if attempt.locked_until is not None:
             st.error(locked_message(attempt.locked_until))
@@ -169,11 +308,12 @@ def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, writ
             st.error("Wrong username or password.")
             return None
     slot.empty()
+    st.session_state[ISSUED_AT] = time.time()
     # The cookie is written by a browser component: draw it outside the emptied login slot (or it is
     # removed before it runs) and never st.rerun() after it.
     authenticator.cookie_controller.set_cookie()
     user = current_user()
-    _sidebar_account(authenticator, user, settings)
+    _sidebar_account(authenticator, user, settings, store)
     return user
 
 
@@ -181,7 +321,7 @@ def _check_password(authenticator: stauth.Authenticate, settings: AuthSettings, 
                     password: str) -> bool:
     """The library's check (it sets the session state); unknown names still pay for one bcrypt check."""
     if username.strip().lower() not in settings.credentials["usernames"]:
-        bcrypt.checkpw(password.strip().encode()[:72], _DUMMY_HASH)
+        bcrypt.checkpw(password.strip().encode()[:72], dummy_hash(settings.bcrypt_cost))
         return False
     try:
         return bool(authenticator.authentication_controller.login(username, password))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select
 
+from auth.store import last_choice_is_per_process
 from db.state import ensure_state_schema, login_failure
 from queries.filters import as_utc, naive_utc
 
@@ -102,3 +103,9 @@ class LoginThrottle:
     def _forget(self, failure_id: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(login_failure).where(login_failure.c.id == failure_id))
+
+
+def is_per_process() -> bool:
+    """True when the throttle (and session revocation) run per process, because the write database
+    refuses canarywatch's state writes (a read-only deployment): show a per-replica warning."""
+    return last_choice_is_per_process()

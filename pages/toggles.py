@@ -8,17 +8,21 @@ from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from auth.roles import SUPER_ADMINS
+from auth.session import sign_out_everywhere
+from auth.store import StateUnreachable
 from queries import settings
 from queries.filters import Window
-from rollout.budgets import CLEAR, BudgetError, effective_budgets, parse_budgets
+from rollout.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
 from rollout.effective import GATED_BY, effective_state, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
-from rollout.service import TOGGLE_FIELDS, StaleWrite, WriteRefused, set_budgets, set_toggle
+from rollout.service import TOGGLE_FIELDS, StaleWrite, WriteFailed, WriteRefused, set_budgets, set_toggle
 from ui import data, layout
 from ui.context import app_context
 from ui.data import cached
+from ui.safe import plain
 
 DONE_KEY, RESULT_KEY = "cw_toggle_done", "cw_toggle_result"
 #: what the previous run showed: a click acts on what the user saw, never on a value re-read since
@@ -26,9 +30,11 @@ SEEN_TOGGLE, SEEN_BUDGETS = "cw_toggle_seen", "cw_budgets_seen"
 WORKSPACE, LINKED = "cw_toggle_workspace", "cw_toggle_linked_workspace"
 
 
-def plain(text: object) -> str:
-    """Workspace names are typed by upstream users: show them as text, never as markdown."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~$:" else ch for ch in str(text))
+def write_failed(exc: Exception) -> None:
+    """One sentence for a database failure during a write (never its driver message: host, port, paths)."""
+    text = str(exc) if isinstance(exc, WriteFailed) else (
+        f"the write database failed ({type(exc).__name__}); the change was not saved")
+    st.error(f"Not saved: {text}.", icon=":material/cloud_off:")
 
 
 def finish(message: str) -> None:
@@ -75,13 +81,15 @@ with layout.section("Workspace settings"):
     ids = list(frame["workspace"])
     names = dict(zip(frame["workspace"], frame["name"], strict=True))
     wanted = st.query_params.get("workspace")
-    if wanted and wanted not in ids:
+    if wanted and wanted not in ids:  # never echoed: a link is anyone's text
         st.warning("The workspace in the link is not a known workspace: pick one below.")
     elif wanted and st.session_state.get(LINKED) != wanted:  # a new link (e.g. from the canary page) wins once
         st.session_state[LINKED] = st.session_state[WORKSPACE] = wanted
     if st.session_state.get(WORKSPACE) not in ids:
         st.session_state[WORKSPACE] = ids[0]
-    workspace = st.selectbox("Workspace", ids, format_func=lambda w: f"{names[w]} ({w})", key=WORKSPACE)
+    # option texts are shown as plain text (not Markdown): only cut, so a 10 MB name cannot fill the page
+    workspace = st.selectbox("Workspace", ids, format_func=lambda w: f"{str(names[w])[:80]} ({str(w)[:40]})",
+                             key=WORKSPACE)
     row = frame.set_index("workspace").loc[workspace]
     if not row["has_settings_row"]:
         st.info("This workspace has no WorkspaceSettings row: upstream's defaults apply. The first change creates "
@@ -115,9 +123,11 @@ with layout.section("Workspace settings"):
             change = set_toggle(app_context().write, user, workspace, field, expected_old=saw, new=not saw,
                                 reason=reason)
         except StaleWrite as exc:
-            st.error(str(exc))
+            st.error(plain(exc, 400))
         except WriteRefused as exc:
-            st.error(f"Refused: {exc}. Nothing was written.")
+            st.error(f"Refused: {plain(exc, 400)}. Nothing was written.")
+        except (WriteFailed, SQLAlchemyError) as exc:
+            write_failed(exc)
         else:
             finish(f"Done: {field} {word[change.old]} → {word[change.new]} for {plain(names[workspace])} at "
                    f"{change.at:%Y-%m-%d %H:%M:%S} UTC, recorded in the audit log.")
@@ -132,7 +142,7 @@ with layout.section("Workspace settings"):
                "draft, revision, auto_send_evaluator, meeting_overseer_gate, followup_parse, followup_booking_gate; "
                "knowledge {maxTokens, maxAssetTokens}, memory {maxTokens, maxEntryTokens}; integers 0..20000.")
     text = st.text_area("Budgets JSON", json.dumps(stored, indent=2) if stored else "", height=180,
-                        key=f"cw_budgets_{workspace}_{version}_{form}")
+                        key=f"cw_budgets_{workspace}_{version}_{form}", max_chars=MAX_TEXT)
     budget_reason = st.text_input("Reason for the budgets change (required)", key=f"cw_budgets_reason_{form}",
                                   max_chars=500)
     save, clear = st.columns(2)
@@ -149,11 +159,13 @@ with layout.section("Workspace settings"):
             set_budgets(app_context().write, user, workspace, expected_old=saw_budgets, new=new_budgets,
                         reason=budget_reason)
         except BudgetError as exc:
-            st.error(f"Refused: {exc}. Nothing was written.")
+            st.error(f"Refused: {plain(exc, 400)}. Nothing was written.")
         except StaleWrite as exc:
-            st.error(str(exc))
+            st.error(plain(exc, 400))
         except WriteRefused as exc:
-            st.error(f"Refused: {exc}. Nothing was written.")
+            st.error(f"Refused: {plain(exc, 400)}. Nothing was written.")
+        except (WriteFailed, SQLAlchemyError) as exc:
+            write_failed(exc)
         else:
             finish("Budgets saved and recorded in the audit log." if action == "save"
                    else "Budgets cleared (JSON null stored) and recorded in the audit log.")
@@ -162,4 +174,15 @@ with layout.section("Workspace settings"):
         merged = effective_budgets(stored)
         st.dataframe(pd.DataFrame([{"profile": p, "section": s, **limits} for p, secs in merged.items()
                                    for s, limits in secs.items()]), hide_index=True, width="stretch")
+with layout.section("Sessions"), st.expander("Sign a user out everywhere"):
+    st.caption("Ends every session of that user on every replica sharing the database (a stolen or forgotten "
+               "session cookie stops working at once); the user can sign in again with their password.")
+    who = st.text_input("User to sign out (username)", key="cw_revoke_user", max_chars=100)
+    if st.button("Sign out everywhere", disabled=not who.strip(), key="cw_revoke_apply"):
+        try:
+            sign_out_everywhere(app_context().write, who)
+        except (StateUnreachable, SQLAlchemyError) as exc:
+            write_failed(exc)
+        else:
+            st.success(f"Every session of {plain(who.strip().lower(), 100)} has ended.")
 layout.freshness_bar()

@@ -7,6 +7,8 @@ counts, never values: a long string under a key is counted, not shown. Windowed 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from sqlalchemy import Connection, case, func, or_, select, true
 
@@ -29,6 +31,23 @@ DIRECT_KEYS: dict[str, frozenset[str]] = {
         "deltaConfidence", "cacheHits", "elapsedMs", "channel",
     }),
 }
+
+
+#: keys are upstream data too: one that looks like personal data is never shown (or stored in summaries)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[\d\s().\-/]{7,}")
+REDACTED_EMAIL, REDACTED_PHONE = "<redacted e-mail key>", "<redacted phone key>"
+
+
+def redact_key(key: object) -> object:
+    """A metadata key as it may be shown: an e-mail address or a phone number becomes a placeholder."""
+    if not isinstance(key, str):
+        return key
+    if _EMAIL.search(key):
+        return REDACTED_EMAIL
+    if _PHONE.fullmatch(key.strip()) and sum(ch.isdigit() for ch in key) >= 7:
+        return REDACTED_PHONE
+    return key
 
 
 def documented_keys(feature_id: str) -> frozenset[str]:
@@ -60,6 +79,12 @@ def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd
         .order_by(ai.c.clientId, ai.c.featureId, entries.c.key)
     )
     frame = read_frame(conn, stmt)
+    if len(frame):
+        # redacted right after SQL, before anything (page, summary store, export) sees a key; keys that
+        # collapse into one placeholder are summed (a row holding two e-mail keys counts twice)
+        frame["key"] = frame["key"].map(redact_key)
+        frame = (frame.groupby(["workspace", "feature_id", "key"], as_index=False, sort=True)[["rows", "long_strings"]]
+                 .sum())
     documented = [key in documented_keys(feature) for feature, key in zip(frame["feature_id"], frame["key"],
                                                                           strict=True)]
     frame.insert(4, "documented", pd.Series(documented, index=frame.index, dtype=bool))

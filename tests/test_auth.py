@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from auth.credentials import DEMO_CREDENTIALS, CredentialsError, load_auth_settings
 from auth.roles import Role
 from auth.throttle import LoginThrottle, ThrottlePolicy
-from tests.auth_support import APP, TEST_COOKIE_KEY, auth_env, page_path, sign_in
+from tests.auth_support import APP, TEST_COOKIE_KEY, TEST_CREDENTIALS, auth_env, page_path, sign_in
 from tests.seed import at
 from ui.navigation import PAGES
 
@@ -117,8 +117,10 @@ def test_real_database_refuses_the_library_default_cookie_key(app_env, monkeypat
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"CANARYWATCH_CREDENTIALS": str(DEMO_CREDENTIALS)}, "CANARYWATCH_COOKIE_KEY is not set"),
-    ({"CANARYWATCH_CREDENTIALS": str(DEMO_CREDENTIALS), "CANARYWATCH_COOKIE_KEY": "short"}, "at least 32"),
+    ({"CANARYWATCH_CREDENTIALS": str(TEST_CREDENTIALS)}, "CANARYWATCH_COOKIE_KEY is not set"),
+    ({"CANARYWATCH_CREDENTIALS": str(TEST_CREDENTIALS), "CANARYWATCH_COOKIE_KEY": "short"}, "at least 32"),
+    ({"CANARYWATCH_CREDENTIALS": str(DEMO_CREDENTIALS), "CANARYWATCH_COOKIE_KEY": TEST_COOKIE_KEY},
+     "shipped demo password hash"),
     ({"CANARYWATCH_COOKIE_KEY": TEST_COOKIE_KEY}, "no credentials are configured"),
 ])
 def test_real_database_refuses_unsafe_settings(env, message):
@@ -146,7 +148,7 @@ def test_unknown_roles_grant_nothing(tmp_path):
 
 
 def test_demo_uses_shipped_users_and_a_random_key():
-    settings = load_auth_settings(demo=True, env={}, demo_key="k" * 48)
+    settings = load_auth_settings(demo=True, env={}, demo_key=TEST_COOKIE_KEY)
     assert settings.demo_users is True
     assert set(settings.credentials["usernames"]) == {"admin", "operator", "analyst"}
-    assert settings.cookie_expiry_days == 1.0
+    assert settings.cookie_expiry_days == 8 / 24

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import streamlit as st
 from sqlalchemy import select
@@ -13,6 +15,13 @@ from db import upstream as up
 from db.state import audit_log
 from rollout.service import set_toggle
 from tests.auth_support import APP, auth_env, sign_in
+
+DOWN_WRITE_URL = "postgresql+psycopg://writer_secret:hunter2@127.0.0.1:1/private_db"
+
+
+def text(value: str) -> str:
+    """Markdown source as the reader sees it: the escaping backslashes of ui.safe.plain removed."""
+    return re.sub(r"\\(.)", r"\1", value)
 
 
 @pytest.fixture
@@ -84,7 +93,7 @@ def test_malformed_budgets_are_refused_and_nothing_is_written(admin_on_toggles, 
     widget(app.text_area, "cw_budgets_ws-a").input('{"draft": {"knowledge": {"maxTokens": 99999}}}').run()
     widget(app.text_input, "cw_budgets_reason").input("tighter budgets").run()
     widget(app.button, "cw_budgets_save").click().run()
-    assert [e.value for e in app.error] == [
+    assert [text(e.value) for e in app.error] == [
         "Refused: draft.knowledge.maxTokens must be an integer 0..20000. Nothing was written."]
     assert stored(db, "ws-a", "leadContextBundleBudgets") is None
     assert audits(db) == []
@@ -160,3 +169,55 @@ def test_clear_stores_json_null_and_audits_it(admin_on_toggles, db):
     widget(app.button, "cw_budgets_clear").click().run()
     assert not app.error
     assert [a[1:4] for a in audits(db)] == [("leadContextBundleBudgets", "null", "null")]
+
+
+def test_budgets_nested_5000_deep_are_refused_with_the_limit(admin_on_toggles, db):
+    app = admin_on_toggles
+    widget(app.text_area, "cw_budgets_ws-a").input("[" * 5000 + "]" * 5000).run()
+    widget(app.text_input, "cw_budgets_reason").input("deep").run()
+    widget(app.button, "cw_budgets_save").click().run()
+    assert not app.exception
+    assert [text(e.value) for e in app.error] == [
+        "Refused: budgets JSON nests 5,000 levels deep; at most 4 are accepted. Nothing was written."]
+    assert audits(db) == []
+
+
+def test_a_workspace_name_that_is_markdown_is_shown_as_text(admin_on_toggles, db):
+    db.seed.workspace("ws-md", name="![t](http://127.0.0.1:9/t.png) **bold** https://evil.example", settings={})
+    st.cache_data.clear()
+    app = admin_on_toggles
+    app.run()
+    widget(app.selectbox, "cw_toggle_workspace").select("ws-md").run()
+    lines = [m.value for m in app.markdown if "is now" in m.value] + [c.label for c in app.checkbox]
+    assert lines and all("\\!\\[t\\]\\(http\\:\\/\\/127\\.0\\.0\\.1\\:9\\/t\\.png\\)" in v for v in lines)
+    assert all("![" not in v and "](" not in v and "**bold**" not in v and "https://" not in v for v in lines)
+    assert any("for ![t](http://127.0.0.1:9/t.png) **bold** https://evil.example" in text(v) for v in lines)
+
+
+def test_apply_with_the_write_database_down_shows_one_clear_message(admin_on_toggles, db, monkeypatch, caplog):
+    app = admin_on_toggles
+    monkeypatch.setenv("CANARYWATCH_WRITE_URL", DOWN_WRITE_URL)
+    st.cache_resource.clear()  # the app's engines are rebuilt: reads work, the write database is down
+    prepare_flip(app, "ws-a", "leadContextBundleEnabled")
+    widget(app.button, "cw_toggle_apply").click().run()
+    assert not app.exception
+    assert [text(e.value) for e in app.error] == [
+        "Not saved: the write database failed (OperationalError); the change was not saved. Try again in a "
+        "moment; the audit log shows every change that was."]
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "canarywatch.rollout")
+    assert logged == ("rollout write failed: OperationalError (workspace id of 4 characters, field "
+                      "leadContextBundleEnabled)")
+    for secret in ("127.0.0.1", "writer_secret", "hunter2", "private_db", "Traceback", ".py"):
+        assert all(secret not in e.value for e in app.error) and secret not in logged
+    assert stored(db, "ws-a", "leadContextBundleEnabled") is False
+
+
+def test_signing_oneself_out_everywhere_ends_this_session_too(admin_on_toggles, db):
+    app = admin_on_toggles
+    widget(app.text_input, "cw_revoke_user").input("Admin").run()
+    widget(app.button, "cw_revoke_apply").click().run()
+    assert any(text(s.value) == "Every session of admin has ended." for s in app.success)
+    app.run()  # the next run of this session compares its sign-in time with the new epoch
+    assert app.session_state["authentication_status"] is None
+    assert [t.label for t in app.text_input] == ["Username", "Password"]  # the login form, nothing else
+    assert not any(b.label == "Apply change" for b in app.button)

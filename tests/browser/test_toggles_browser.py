@@ -1,8 +1,15 @@
 """Issue 4 in a real browser: a super-admin flips a toggle with a reason and sees the audit row;
 an analyst has no toggle page, not even by URL."""
 
-import pytest
+import http.server
+import threading
 
+import pytest
+from sqlalchemy import update
+
+from db import upstream as up
+from db.engine import write_engine
+from demo.embedded import ensure_demo_database
 from tests.browser.conftest import VIEWPORT, login, screenshot, start_dashboard, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -74,3 +81,52 @@ def test_an_engaged_kill_switch_shows_the_toggle_not_in_effect(running_app, tmp_
             screenshot(page, "toggles-kill-switch-engaged")
         finally:
             page.context.close()
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        _Counting.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+def test_a_workspace_name_that_is_markdown_fetches_nothing(running_app, tmp_path):
+    """Finding 4: a Client.name of ![t](http://127.0.0.1:PORT/t.png) made the browser fetch the image.
+    Now no request reaches a receiver at that address while the toggle and confidence pages are shown,
+    and the name reads as the literal characters."""
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    name = f"![t](http://127.0.0.1:{receiver.server_address[1]}/t.png)"
+    demo = tmp_path / "demo.sqlite"
+    ensure_demo_database(demo)  # the dashboard below finds it fresh and uses it as it is
+    engine = write_engine(f"sqlite:///{demo}")
+    with engine.begin() as conn:
+        conn.execute(update(up.client).where(up.client.c.id == "ws-acme").values(name=name))
+    engine.dispose()
+    _Counting.hits.clear()
+    try:
+        with start_dashboard(tmp_path, {"CANARYWATCH_COOKIE_KEY": running_app.cookie_key}) as url:
+            page = running_app.browser.new_context(base_url=url, viewport=VIEWPORT).new_page()
+            page.set_default_timeout(60_000)
+            try:
+                login(page, "admin", "demo-admin-pass", path="/toggles?workspace=ws-acme")
+                page.get_by_role("heading", name="Rollout toggles").first.wait_for()
+                wait_idle(page, settle=2)
+                page.get_by_text(f"leadContextBundleEnabled is now on for {name}").wait_for()
+                assert page.locator(f"img[src*='{receiver.server_address[1]}']").count() == 0
+                screenshot(page, "toggles-markdown-name")
+                page.goto("/confidence?ws=ws-acme")
+                page.get_by_role("heading", name="Confidence").first.wait_for()
+                wait_idle(page, settle=3)
+                screenshot(page, "confidence-markdown-name")
+            finally:
+                page.context.close()
+    finally:
+        receiver.shutdown()
+    assert _Counting.hits == []
