@@ -19,6 +19,7 @@ import bcrypt
 import yaml
 
 from auth.roles import parse_roles
+from db.config import ConfigError, load_settings
 
 DEMO_CREDENTIALS = Path(__file__).with_name("demo_credentials.yaml")
 #: the shipped demo users' passwords (printed on the demo's sign-in page and in the README)
@@ -106,11 +107,17 @@ def load_auth_settings(*, demo: bool, env: Mapping[str, str] | None = None,
     """Credentials and cookie settings from the environment or secrets; strict against a real database."""
     env = os.environ if env is None else env
     secrets = secrets or {}
-    expiry = _expiry_days(env.get("CANARYWATCH_COOKIE_EXPIRY_DAYS") or secrets.get("cookie_expiry_days"))
-    name = env.get("CANARYWATCH_COOKIE_NAME") or secrets.get("cookie_name") or "canarywatch_auth"
-    path = (env.get("CANARYWATCH_CREDENTIALS") or "").strip()
-    if path:
-        credentials, demo_users = load_credentials_file(Path(path)), False
+    try:
+        settings = load_settings(dict(env))
+    except ConfigError as exc:
+        raise CredentialsError(str(exc)) from None
+    expiry = (settings.cookie_expiry_days if settings.cookie_expiry_days is not None
+              else _expiry_days(secrets.get("cookie_expiry_days")))
+    name = settings.cookie_name if env.get("CANARYWATCH_COOKIE_NAME") else str(secrets.get("cookie_name")
+                                                                             or settings.cookie_name)
+    path = settings.credentials_file
+    if path is not None:
+        credentials, demo_users = load_credentials_file(path), False
     elif secrets.get("credentials"):
         credentials, demo_users = parse_credentials(secrets["credentials"], "secrets [auth]"), False
     elif demo:
@@ -122,7 +129,7 @@ def load_auth_settings(*, demo: bool, env: Mapping[str, str] | None = None,
         )
     if not demo:
         refuse_demo_credentials(credentials)
-    key = str(env.get("CANARYWATCH_COOKIE_KEY") or secrets.get("cookie_key") or "")
+    key = settings.cookie_key.get_secret_value() if settings.cookie_key else str(secrets.get("cookie_key") or "")
     if not key and demo:
         key = demo_key
     elif key and not demo and key == demo_key:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import secrets
 import time
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from auth.revocation import cookie_issued_at, is_revoked, revoke
 from auth.roles import Role, parse_roles
 from auth.store import StateStore, StateUnreachable, choose_store
 from auth.throttle import LoginThrottle
+from db.config import ConfigError, load_settings
 
 __all__ = ["DEMO_PASSWORDS", "User", "guard", "sign_in", "sign_out_everywhere"]
 log = logging.getLogger("canarywatch.auth")
@@ -106,8 +106,8 @@ def _reachable(engine: Engine) -> bool:
 
 def _sleep_seconds() -> float:
     try:
-        return max(0.0, float(os.environ.get("CANARYWATCH_LOGIN_SLEEP", "0.7")))
-    except ValueError:
+        return load_settings().login_sleep_seconds
+    except ConfigError:
         return 0.7
 
 

@@ -101,12 +101,18 @@ class Settings(BaseSettings):
         return True if raw in (None, "") else _on_off(raw)
 
     @field_validator("statement_timeout_ms", "cookie_expiry_days", "login_sleep_seconds", "upstream_env_file",
-                     "credentials_file", "cookie_key", mode="before")
+                     "credentials_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, raw: Any, info: Any) -> Any:
         if isinstance(raw, str) and not raw.strip():
             return cls.model_fields[info.field_name].default
-        return raw.strip() if isinstance(raw, str) and info.field_name != "cookie_key" else raw
+        return raw.strip() if isinstance(raw, str) else raw
+
+    @field_validator("cookie_key", mode="before")
+    @classmethod
+    def _key_as_given(cls, raw: Any) -> Any:
+        """Kept exactly as given (auth/credentials.py judges its strength, a blank key included)."""
+        return None if raw == "" else raw
 
     @property
     def demo(self) -> bool:

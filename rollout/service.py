@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auth.roles import Role
 from auth.session import User
+from db import catalog
 from db import upstream as up
 from db.engine import DatabaseBusy
 from db.state import audit_log, ensure_state_schema
@@ -28,12 +29,8 @@ from queries.filters import naive_utc
 from rollout.budgets import CLEAR, validate_budgets
 from rollout.inputs import MAX_DEPTH, control_character, depth, quote, shown
 
-TOGGLE_FIELDS = (
-    "leadContextBundleEnabled", "followupBookingGateEnabled", "autoSendRevisionEnabled",
-    "meetingOverseerEnabled", "draftGenerationEnabled", "draftGenerationStep2Enabled",
-    "draftVerificationStep3Enabled", "aiRouteBookingProcessEnabled", "autoBookMeetings",
-)
-BUDGETS_FIELD = "leadContextBundleBudgets"
+TOGGLE_FIELDS = catalog.TOGGLE_FIELDS
+BUDGETS_FIELD = catalog.BUDGETS_FIELD
 MAX_REASON = 500  # the page's limit too
 MAX_WORKSPACE_ID = 100  # upstream ids are cuids (25 characters)
 settings = up.workspace_settings
