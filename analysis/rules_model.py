@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from analysis.rules import (
+from analysis.rules_vocabulary import (
     BUDGET_PROFILES,
     COMPARISONS,
     DATABASE_SIGNALS,

@@ -12,7 +12,7 @@ from demo.generate_drafts import overseer_extract
 from demo.story import DAYS
 
 if TYPE_CHECKING:
-    from demo.generate import Build
+    from demo.build import Build
 
 AUTO_BOOKERS_WITHOUT_GATE = ("ws-harbor",)
 GATE_DECISIONS = (("approve", 0.62), ("needs_clarification", 0.26), ("deny", 0.12))

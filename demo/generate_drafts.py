@@ -20,7 +20,7 @@ from demo.sentinels import pii_text
 from demo.story import DAYS
 
 if TYPE_CHECKING:
-    from demo.generate import Build
+    from demo.build import Build
 
 KINDS = ("unevaluated", "null_skip", "coded_skip", "error", "lo", "hi")
 NULL_SKIP_REASONS = ("missing_draft_content", "external_scheduler_link_manual_only", "call_requested_phone_missing",

@@ -14,7 +14,7 @@ from demo.sentinels import pii_text
 from demo.story import DAYS
 
 if TYPE_CHECKING:
-    from demo.generate import Build
+    from demo.build import Build
 
 EPISODE_ARRIVALS_PER_MIN = 30  # the burst
 EPISODE_CAPACITY_PER_MIN = 12  # the runner while it is degraded

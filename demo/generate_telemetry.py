@@ -13,7 +13,7 @@ from demo import rows
 from demo.sentinels import pii_text
 
 if TYPE_CHECKING:
-    from demo.generate import Build
+    from demo.build import Build
 
 #: (knowledge maxTokens, maxAssetTokens) and (memory maxTokens, maxEntryTokens) per profile (section 2).
 DEFAULT_BUDGETS: dict[str, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
