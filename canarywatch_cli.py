@@ -1,7 +1,9 @@
 """`canarywatch check`: the canary evaluation from a terminal or a cron job.
 
-Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL or INSUFFICIENT_DATA, 3 bad arguments or an unreachable
-database; a one-line reason always goes to stderr. The evidence packet is written to --out.
+Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, INSUFFICIENT_DATA or PLATFORM_INCIDENT (not judged), 3 bad
+arguments or an unreachable database; a one-line reason always goes to stderr. The evidence packet
+is written to --out. With --watch SECONDS it re-evaluates the window ending now on always-valid
+intervals (analysis/sequential.py) until FAIL or --looks looks, one line per look.
 
 `canarywatch summaries [--backfill]`: one refresh cycle of the per-day summaries (for a cron job
 when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if it could not run.
@@ -17,7 +19,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-EXIT = {"PASS": 0, "FAIL": 1, "MARGINAL": 2, "INSUFFICIENT_DATA": 2}
+EXIT = {"PASS": 0, "FAIL": 1, "MARGINAL": 2, "INSUFFICIENT_DATA": 2, "PLATFORM_INCIDENT": 2}
 BAD_INPUT = 3
 
 
@@ -38,6 +40,22 @@ def _moment(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="canarywatch", description=__doc__.splitlines()[0])
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -53,6 +71,10 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--log-source", help="column/key holding the route or function (optional)")
     check.add_argument("--rules", type=Path, help="a rules file (default: the packaged rules)")
     check.add_argument("--out", type=Path, default=Path("evidence"), help="folder for the packet (default ./evidence)")
+    check.add_argument("--field", help="the rollout field the canary watches (default: its enabling change)")
+    check.add_argument("--watch", type=_seconds, metavar="SECONDS",
+                       help="re-evaluate every SECONDS on always-valid intervals until FAIL (window ends now)")
+    check.add_argument("--looks", type=_positive, help="with --watch: stop after this many looks")
     summaries = sub.add_parser("summaries", help="refresh the per-day summaries once")
     summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
@@ -109,18 +131,13 @@ def _log_results(args: argparse.Namespace, rules, start: datetime, end: datetime
     return evaluate_log_rules(parse, rules.for_source("logs"), start=start, end=end), parse
 
 
-def check(args: argparse.Namespace) -> int:
+def _evaluate_once(args: argparse.Namespace, rules, end: datetime, *, sequential: bool):
+    """One look: gather the window, evaluate the log rules, report (the packet) on the chosen intervals."""
     from analysis.canary_report import report
-    from analysis.rules import RulesError, load_rules
     from queries import events
     from queries.canary import CanarySpec, gather
     from queries.filters import FilterError, Window
 
-    try:
-        rules = load_rules(args.rules)
-    except (RulesError, OSError) as exc:
-        raise UsageError(f"rules: {exc}") from None
-    end = args.end or datetime.now(UTC)
     engine = _engine(args.database_url)
     try:
         with engine.connect() as conn:
@@ -140,14 +157,44 @@ def check(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     log_results, parse = _log_results(args, rules, spec.split, spec.end)
-    evaluation, packet = report(inputs, rules, log_results=log_results)
+    evaluation, packet = report(inputs, rules, log_results=log_results, field=args.field, sequential=sequential,
+                                malformed_log_lines=None if parse is None else parse.malformed)
+    return evaluation, packet, parse
+
+
+def _write(args: argparse.Namespace, packet) -> None:
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, content in packet.files.items():
             (args.out / name).write_bytes(content)
     except OSError as exc:
         raise UsageError(f"cannot write the packet to {args.out}: {exc.strerror}") from None
-    verdict = evaluation.verdict
+
+
+def check(args: argparse.Namespace) -> int:
+    import time
+
+    from analysis.rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(args.rules)
+    except (RulesError, OSError) as exc:
+        raise UsageError(f"rules: {exc}") from None
+    if args.watch is not None and args.end is not None:
+        raise UsageError("--watch evaluates the window ending now: drop --end")
+    look = 0
+    while True:
+        look += 1
+        end = args.end or datetime.now(UTC)
+        evaluation, packet, parse = _evaluate_once(args, rules, end, sequential=args.watch is not None)
+        verdict = evaluation.verdict
+        if args.watch is None:
+            break
+        print(f"look {look} at {end:%Y-%m-%dT%H:%M:%SZ}: {verdict.headline}: {verdict.reason}", file=sys.stderr)
+        if verdict.overall.value == "FAIL" or (args.looks is not None and look >= args.looks):
+            break
+        time.sleep(args.watch)
+    _write(args, packet)
     for name in packet.files:
         print(args.out / name)
     if parse is not None and parse.malformed:

@@ -89,6 +89,52 @@ def diff_in_diff(canary_before: Rate, canary_after: Rate, others_before: Rate, o
     return RateTest(diff, (diff - Z95 * se, diff + Z95 * se), p_value, "difference-in-differences z-test")
 
 
+# -- means from exact sums -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sums:
+    """n, the sum and the sum of squares of one side: a mean and its variance, exactly."""
+
+    n: int
+    total: float
+    total_sq: float
+
+    @property
+    def mean(self) -> float | None:
+        return None if self.n == 0 else self.total / self.n
+
+    @property
+    def variance_of_mean(self) -> float:
+        """Sample variance / n (0 below two observations)."""
+        if self.n < 2:
+            return 0.0
+        var = max(self.total_sq - self.total * self.total / self.n, 0.0) / (self.n - 1)
+        return var / self.n
+
+
+def _normal_test(diff: float, var: float, name: str) -> RateTest:
+    se = math.sqrt(var)
+    p_value = 1.0 if se == 0 else float(2 * stats.norm.sf(abs(diff) / se))
+    return RateTest(diff, (diff - Z95 * se, diff + Z95 * se), p_value, name)
+
+
+def mean_delta(before: Sums, after: Sums) -> RateTest:
+    """after - before of the means, Welch's normal interval (large samples)."""
+    if before.mean is None or after.mean is None:
+        raise ValueError("both sides need observations")
+    return _normal_test(after.mean - before.mean, before.variance_of_mean + after.variance_of_mean, "Welch z-test")
+
+
+def mean_diff_in_diff(canary_before: Sums, canary_after: Sums, others_before: Sums, others_after: Sums) -> RateTest:
+    """(canary change) - (control change) of the means, from the four exact sums."""
+    sides = (canary_before, canary_after, others_before, others_after)
+    if any(s.mean is None for s in sides):
+        raise ValueError("all four sides need observations")
+    diff = (canary_after.mean - canary_before.mean) - (others_after.mean - others_before.mean)
+    return _normal_test(diff, sum(s.variance_of_mean for s in sides), "difference-in-differences z-test")
+
+
 # -- distributions from histograms -----------------------------------------------------------------
 
 

@@ -2,8 +2,10 @@
 same data and window, carrying a content hash, and holding no personal data (counts, rates, codes).
 
 Files (UTC stamps like 2026-02-18T03-18-40Z):
-  baseline-<start>-<end>.md, verification-<start>-<end>.md, pre-post-delta-<start>-<end>.csv
-where <start>-<end> is the canary window [split, end).
+  baseline-<slug>-<start>-<end>.md, verification-<slug>-<start>-<end>.md, pre-post-delta-<slug>-<start>-<end>.csv
+where <slug> names the canary workspace(s) (lower-case letters, digits and '-', joined by '+', at most
+48 characters) and <start>-<end> is the canary window [split, end). Counts are written as integers,
+p-values in scientific notation.
 """
 
 from __future__ import annotations
@@ -11,16 +13,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from analysis.canary_inputs import SideTotals
-from analysis.rules import RuleResult
+from analysis.rules import RuleResult, display
 
 DELTA_COLUMNS = ("metric", "verdict", "critical", "baseline", "measured", "delta", "ci_low", "ci_high", "p_value",
                  "threshold", "n_baseline", "n_canary", "reason")
+
+
+def slug(workspaces: Sequence[str]) -> str:
+    """A file-name-safe name for the canary workspace(s): ids are upstream data, never trusted as paths."""
+    parts = [re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") or "workspace" for w in workspaces]
+    return "+".join(parts)[:48].rstrip("-+") or "workspace"
 
 
 def stamp(moment: datetime) -> str:
@@ -61,6 +70,11 @@ class PacketInput:
     settings: Sequence[Mapping[str, Any]]  # the canary workspaces' settings rows (toggles only)
     changes: Sequence[Mapping[str, Any]]  # audit rows in [baseline_start, end)
     rules_version: str
+    control: Sequence[str] = ()  # the clean control's workspace ids
+    excluded: Mapping[str, str] = field(default_factory=dict)  # workspace id -> why not in the control
+    field: str | None = None  # the rollout field the canary watches
+    confounded: Sequence[str] = ()  # other rollout fields enabled with it in the window
+    malformed_log_lines: int | None = None  # None: no log export uploaded
 
 
 def _metric_row(metric: Any) -> dict[str, str]:
@@ -68,7 +82,8 @@ def _metric_row(metric: Any) -> dict[str, str]:
     return {
         "metric": metric.metric, "verdict": getattr(metric.verdict, "value", str(metric.verdict)),
         "critical": _num(bool(metric.critical)), "baseline": _num(metric.baseline), "measured": _num(metric.measured),
-        "delta": _num(metric.delta), "ci_low": _num(ci[0]), "ci_high": _num(ci[1]), "p_value": _num(metric.p_value),
+        "delta": _num(metric.delta), "ci_low": _num(ci[0]), "ci_high": _num(ci[1]),
+        "p_value": "" if metric.p_value is None else f"{metric.p_value:.3e}",
         "threshold": _num(metric.threshold), "n_baseline": _num(metric.n_baseline), "n_canary": _num(metric.n_canary),
         "reason": metric.reason,
     }
@@ -119,17 +134,29 @@ def verification_markdown(p: PacketInput) -> str:
                     f"[{r['ci_low']}, {r['ci_high']}]" if r["ci_low"] else "", r["p_value"], r["threshold"],
                     r["n_baseline"], r["n_canary"], r["reason"]]
                    for r in (_metric_row(m) for m in sorted(p.metrics, key=lambda m: m.metric))]
-    rule_rows = [[r.rule.id, r.status.value, r.measured, r.rule.operator, r.threshold, r.reason]
-                 for r in sorted(p.rules, key=lambda r: r.rule.id)]
+    rule_rows = [[r.rule.id, r.rule.scope, r.status.value, *display(r), r.reason]
+                 for r in sorted(p.rules, key=lambda r: (r.rule.scope != "workspace", r.rule.id))]
+    control = (f"{len(p.control)} workspace(s) with no rollout change in the baseline or canary window: "
+               f"{', '.join(p.control)}" if p.control else
+               "none: every rule and metric is judged against the canary's own past")
+    excluded = [[w, why] for w, why in sorted(p.excluded.items())]
+    watched = p.field or "unknown (no enabling change recorded)"
+    if p.confounded:
+        watched += f" — confounded: {' and '.join((p.field or '?', *p.confounded))} changed together"
+    logs = ("no log export" if p.malformed_log_lines is None
+            else f"{p.malformed_log_lines} malformed line(s) in the log export")
     change_rows = [[f"{c['changed_at']:%Y-%m-%d %H:%M:%S}", c["workspace"], c["field"], c["old_value"],
                     c["new_value"], c["actor"]] for c in p.changes]
     parts = [
         f"# Verification: {', '.join(p.workspaces)}", "",
         f"Canary window {window}. Overall **{p.overall}** (score {score}). Rules version {p.rules_version}.", "",
+        f"Rollout field: {watched}. Control: {control}. Log export: {logs}.", "",
         "## Metrics", "",
         _table(["metric", "verdict", "baseline", "measured", "delta", "95% CI", "p", "threshold", "n base",
                 "n canary", "reason"], metric_rows), "",
-        "## Rollback rules", "", _table(["rule", "status", "measured", "op", "threshold", "reason"], rule_rows), "",
+        "## Rollback rules", "", _table(["rule", "scope", "status", "measured", "limit", "reason"], rule_rows), "",
+        "## Excluded from the control", "",
+        _table(["workspace", "why"], excluded) if excluded else "None.", "",
         "## Sample sizes (canary window)", "", _table(["measure", "n"], _sample_sizes(p.after)), "",
         "## Rollout changes in the baseline and canary windows", "",
         _table(["changed at (UTC)", "workspace", "field", "old", "new", "by"], change_rows) if change_rows
@@ -139,7 +166,7 @@ def verification_markdown(p: PacketInput) -> str:
 
 
 def build_packet(p: PacketInput) -> Packet:
-    suffix = f"{stamp(p.split)}-{stamp(p.end)}"
+    suffix = f"{slug(p.workspaces)}-{stamp(p.split)}-{stamp(p.end)}"
     baseline = baseline_markdown(p)
     delta = delta_csv(p.metrics)
     verification = verification_markdown(p)

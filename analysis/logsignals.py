@@ -92,7 +92,10 @@ def header_keys(data: bytes | str, *, fmt: str = "auto", sample: int = 50) -> tu
     """The column names (CSV header) or the dotted keys of the first `sample` JSON lines."""
     text = _text(data)
     if _format(text, fmt) == "csv":
-        return tuple(next(csv.reader(io.StringIO(text)), []))
+        try:
+            return tuple(next(csv.reader(io.StringIO(text, newline="")), []))
+        except csv.Error as exc:
+            raise ValueError(f"the first line is not a CSV header ({exc})") from None
     keys: dict[str, None] = {}
     for _, row in _jsonl_rows(text, limit=sample):
         keys.update(dict.fromkeys(_flat_keys(row or {})))
@@ -197,9 +200,29 @@ def _format(text: str, fmt: str) -> str:
     return fmt
 
 
+#: a JSON line nested deeper than this is malformed (no recursion on hostile input)
+MAX_DEPTH = 32
+
+
+def _depth(value: object, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of parsed JSON, iteratively, stopping once past `limit`."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _jsonl_rows(text: str, limit: int | None = None) -> Iterator[tuple[int, dict | None]]:
+    """One row per non-blank line, streamed (no list of all lines); a line that is not a JSON object,
+    is nested deeper than MAX_DEPTH (json raises RecursionError on very deep input) is None."""
     seen = 0
-    for line_no, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON may hold U+2028
+    # newline="\n": split on LF only, not on U+2028 inside JSON strings (as splitlines would)
+    for line_no, line in enumerate(io.StringIO(text, newline="\n"), start=1):
         if not line.strip():
             continue
         seen += 1
@@ -207,7 +230,9 @@ def _jsonl_rows(text: str, limit: int | None = None) -> Iterator[tuple[int, dict
             return
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
+            row = None
+        if isinstance(row, dict) and _depth(row) > MAX_DEPTH:
             row = None
         yield line_no, row if isinstance(row, dict) else None
 

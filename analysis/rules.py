@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn
+
+from db.catalog import KILL_SWITCH_NAMES, OTHER_BOOL_SETTINGS, TOGGLE_FIELDS
 
 __all__ = [
     "DATABASE_SIGNALS",
@@ -28,6 +30,9 @@ __all__ = [
     "RuleSet",
     "RuleStatus",
     "RulesError",
+    "SCOPES",
+    "display",
+    "evaluate_delta",
     "evaluate_slices",
     "evaluate_threshold",
     "load_rules",
@@ -65,6 +70,7 @@ class Rule:
     critical: bool = False
     inclusive: bool = False  # True: trips AT the threshold too (>=, <=), for rules written ">= 10"
     slice_minutes: int | None = None  # the slice length evaluate_slices expects (series rules)
+    scope: str = "workspace"  # "workspace": the canary's own rows decide; "platform": global health only
 
     @property
     def operator(self) -> str:
@@ -113,6 +119,8 @@ class RuleResult:
     slices_failed: int = 0  # the longest run of consecutive failing slices (1 for a single trip)
     baseline: float | None = None
     rollback: tuple[RollbackStep, ...] = ()  # the rule's steps, only when TRIPPED
+    interval: tuple[float, float] | None = None  # vs_baseline rules: the 95% interval of the delta (`measured`)
+    against: str = ""  # vs_baseline rules: what the delta was taken against (the control, or own past)
 
 
 # --- validation ------------------------------------------------------------------------------------
@@ -122,15 +130,20 @@ SOURCES = ("database", "logs")
 COMPARISONS = ("gt_threshold", "lt_threshold", "vs_baseline_increase", "vs_baseline_decrease",
                "monotonic_growth", "any")
 NO_DATA = ("insufficient", "pass", "fail")
-#: DATA_CONTRACT.md section 2: the only *_DISABLED envs the app reads (a rollback sets them to 1).
-KILL_SWITCHES = ("LEAD_CONTEXT_BUNDLE_DISABLED", "AUTO_SEND_REVISION_DISABLED", "AUTO_SEND_DISABLED")
-#: DATA_CONTRACT.md section 2: the WorkspaceSettings bool columns a rollback can turn off.
-WORKSPACE_TOGGLES = (
-    "leadContextBundleEnabled", "followupBookingGateEnabled", "autoSendRevisionEnabled", "meetingOverseerEnabled",
-    "draftGenerationEnabled", "draftGenerationStep2Enabled", "draftVerificationStep3Enabled",
-    "aiRouteBookingProcessEnabled", "autoBookMeetings", "autoSendSkipHumanReview", "highQuotaEnabled",
-    "crmWebhookEnabled",
-)
+#: DATA_CONTRACT.md section 2, declared once in db/catalog.py: the kill switches a rollback sets to 1
+KILL_SWITCHES = KILL_SWITCH_NAMES
+#: ... and the WorkspaceSettings bool columns a rollback can turn off.
+WORKSPACE_TOGGLES = (*TOGGLE_FIELDS, *OTHER_BOOL_SETTINGS)
+#: "workspace": computed from the canary workspace's rows (and the control's), decides the verdict;
+#: "platform": global by nature, shown as platform health, a critical trip means "platform incident".
+SCOPES = ("workspace", "platform")
+#: signals that have no workspace (BackgroundFunctionRun is global; a runtime log export is the platform's)
+PLATFORM_ONLY_SIGNALS = ("function_failure_ratio", "webhook_timeout_60s", "inbox_timeout_300s", "db_pool_timeout",
+                         "response_timing_cron_500", "reversal_loop")
+#: signals that are rates (shown in percentage points) and means (shown to three decimals)
+RATE_SIGNALS = ("needs_review_rate", "gate_revise_rate", "bundle_truncation_rate", "booking_gate_deny_error_rate",
+                "function_failure_ratio")
+MEAN_SIGNALS = ("auto_send_confidence_mean",)
 BUDGET_PROFILES = ("draft", "revision", "auto_send_evaluator", "meeting_overseer_gate", "followup_parse",
                    "followup_booking_gate")
 POLICY_KEYS = ("followup.auto_book",)
@@ -145,7 +158,7 @@ DATABASE_SIGNALS = (
 LOG_SIGNALS = ("webhook_timeout_60s", "inbox_timeout_300s", "db_pool_timeout", "response_timing_cron_500",
                "reversal_loop")
 _REQUIRED = ("id", "title", "source", "signal", "window_minutes", "comparison", "rollback", "watch")
-_FIELDS = (*_REQUIRED, "threshold", "failure_limit", "no_data", "critical", "inclusive", "slice_minutes")
+_FIELDS = (*_REQUIRED, "threshold", "failure_limit", "no_data", "critical", "inclusive", "slice_minutes", "scope")
 
 
 class RulesError(ValueError):
@@ -191,16 +204,20 @@ def _check_rule(index: int, raw: object) -> dict:
             fail(field, "missing")
     for field in sorted(set(raw) - set(_FIELDS)):
         fail(field, "unknown field")
+    default_scope = "platform" if raw.get("signal") in PLATFORM_ONLY_SIGNALS else "workspace"
     rule = {"failure_limit": 1, "no_data": "insufficient", "critical": False, "inclusive": False,
-            "slice_minutes": None, "threshold": 0.0, **raw}
+            "slice_minutes": None, "threshold": 0.0, "scope": default_scope, **raw}
     for field in ("id", "title", "signal", "watch"):
         if not isinstance(rule[field], str) or not rule[field].strip():
             fail(field, "must be a non-empty string")
     if not rule["id"].replace("_", "").isalnum() or not rule["id"].islower():
         fail("id", "use lower_snake_case")
-    for field, choices in (("source", SOURCES), ("comparison", COMPARISONS), ("no_data", NO_DATA)):
+    for field, choices in (("source", SOURCES), ("comparison", COMPARISONS), ("no_data", NO_DATA),
+                           ("scope", SCOPES)):
         if rule[field] not in choices:
             fail(field, f"unknown value {rule[field]!r} (expected one of {', '.join(choices)})")
+    if rule["scope"] == "workspace" and rule["signal"] in PLATFORM_ONLY_SIGNALS:
+        fail("scope", f"signal {rule['signal']!r} has no workspace (global table or log export): use 'platform'")
     signals = LOG_SIGNALS if rule["source"] == "logs" else DATABASE_SIGNALS
     if rule["signal"] not in signals:
         fail("signal", f"unknown {rule['source']} signal {rule['signal']!r} (expected one of {', '.join(signals)})")
@@ -388,3 +405,65 @@ def evaluate_slices(
         detail += f" vs baseline {_fmt(baseline)} {limit}" if _needs_baseline(rule) else f" {limit}"
     word = "TRIPPED" if tripped else "ok"
     return _result(rule, tripped, measured, f"{rule.title}: {word}, {detail}", slices_failed=run, baseline=baseline)
+
+
+# --- one unit per rule: the same text in the table, the reason and the packet ----------------------
+
+
+def _in_unit(rule: Rule, value: float | None, *, signed: bool = False) -> str:
+    """Rates in percentage points (deltas) or percent (levels), means to 3 decimals, counts as integers."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    sign = "+" if signed else ""
+    if rule.signal in RATE_SIGNALS:
+        return f"{value * 100:{sign}.1f} pts" if signed else f"{value:.1%}"
+    if rule.signal in MEAN_SIGNALS:
+        return f"{value:{sign}.3f}"
+    if float(value).is_integer():
+        return f"{int(value):{sign}d}"
+    return f"{value:{sign}.4g}"
+
+
+def display(result: RuleResult) -> tuple[str, str]:
+    """(measured, limit) as the operator reads them, for every place a rule result is shown."""
+    rule = result.rule
+    if rule.comparison == "monotonic_growth":
+        return f"{result.slices_failed} steps of growth", f"{rule.failure_limit} steps in a row"
+    if rule.comparison == "any":
+        return _in_unit(rule, result.measured), "any occurrence"
+    if _needs_baseline(rule):
+        sign = "+" if rule.comparison.endswith("increase") else "-"
+        measured = _in_unit(rule, result.measured, signed=True)
+        if result.interval is not None:
+            measured += (f" [{_in_unit(rule, result.interval[0], signed=True)}, "
+                         f"{_in_unit(rule, result.interval[1], signed=True)}]")
+        limit_value = (f"{rule.threshold * 100:.1f} pts" if rule.signal in RATE_SIGNALS
+                       else _in_unit(rule, rule.threshold))
+        return f"delta {measured}", f"delta {rule.operator} {sign}{limit_value}"
+    if rule.failure_limit > 1:
+        return (f"{_in_unit(rule, result.measured)} worst slice",
+                f"{rule.operator} {_in_unit(rule, rule.threshold)} for {rule.failure_limit} slices")
+    return _in_unit(rule, result.measured), f"{rule.operator} {_in_unit(rule, rule.threshold)}"
+
+
+def evaluate_delta(rule: Rule, delta: float | None, interval: tuple[float, float] | None, *, against: str,
+                   baseline: float | None = None) -> RuleResult:
+    """A vs_baseline rule judged on a delta (difference-in-differences, or the canary's own change when
+    there is no clean control) and its 95% interval: it trips when the delta is beyond the threshold
+    in the harmful direction AND the interval excludes no change (noise cannot trip it)."""
+    if not _needs_baseline(rule):
+        raise ValueError(f"rule {rule.id!r}: evaluate_delta is for vs_baseline comparisons")
+    if _missing(delta):
+        return _no_data(rule, "too little data on one side", baseline=baseline)
+    increase = rule.comparison.endswith("increase")
+    harm = delta if increase else -delta
+    beyond = round(harm, 9) >= rule.threshold if rule.inclusive else round(harm, 9) > rule.threshold
+    significant = interval is None or (interval[0] > 0 if increase else interval[1] < 0)
+    tripped = beyond and significant
+    result = RuleResult(rule=rule, status=RuleStatus.TRIPPED if tripped else RuleStatus.OK, measured=delta,
+                        threshold=rule.threshold, reason="", slices_failed=int(tripped), baseline=baseline,
+                        rollback=rule.rollback if tripped else (), interval=interval, against=against)
+    measured, limit = display(result)
+    word = "TRIPPED" if tripped else "ok"
+    note = "" if significant or not beyond else " (beyond the limit but its interval includes no change)"
+    return replace(result, reason=f"{rule.title}: {word}, {measured} against {against}, limit {limit}{note}")

@@ -1,64 +1,106 @@
-"""Canary window (operator, super_admin): the canary's signals against their thresholds, live."""
+"""Canary window (operator, super_admin): the canary's signals against their thresholds, live.
+
+Opens on the active canaries (a rollout field on against the fleet majority); choosing one sets the
+workspace, its own split (the audited enabling change) and the field. URL state: `ws`, `split`, `field`.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import streamlit as st
 
-from analysis.logsignals import LogMapping, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
+from analysis.canary_active import ActiveCanary
 from auth.roles import OPERATORS
-from queries import events
 from queries.canary import CanarySpec
-from queries.filters import FilterError, Window
+from queries.filters import FilterError
 from ui import canary, canary_view, filters, layout
-from ui.data import cached
+from ui.canary_status import split_param
+from ui.safe import plain
 
 REFRESH_SECONDS = 45
+WS_KEY, SPLIT_KEY, FIELD_KEY, PICK_KEY = "cw_canary_workspaces", "cw_canary_split", "cw_canary_field", "cw_canary_pick"
 
-layout.page_setup("Canary window", "The canary workspace since its rollout, against the rollback thresholds: "
-                  "overall verdict first, then each metric and rule, and the rollback levers when one trips.",
-                  roles=OPERATORS)
-latest = pd.DataFrame(columns=["workspace", "changed_at", "field"])
-with layout.section("Latest rollout"):
-    latest = cached(events.latest_enabling_change, Window.last(timedelta(days=3650), now=filters.now_minute()))
+user = layout.page_setup("Canary window", "The canary workspace since its rollout, against the rollback thresholds: "
+                         "overall verdict first, then each metric and rule, and the rollback levers when one trips.",
+                         roles=OPERATORS)
 names = filters.workspace_names()
 label = dict(zip(names["workspace"], names["name"], strict=True))
-default_ws = [latest.iloc[0]["workspace"]] if not latest.empty else []
-default_split = (latest.iloc[0]["changed_at"].to_pydatetime() if not latest.empty
-                 else datetime.now(UTC) - timedelta(hours=1))
-if not latest.empty:
-    row = latest.iloc[0]
-    st.caption(f"Default: the most recent enabling change in the audit log — {row['field']} switched on for "
-               f"{label.get(row['workspace'], row['workspace'])} at {row['changed_at']:%Y-%m-%d %H:%M:%S} UTC.")
+now = filters.now_minute()
+
+
+def _url_split() -> datetime | None:
+    text = st.query_params.get("split")
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        st.warning(f"The split in the address ({plain(text, limit=40)}) is not an ISO UTC time: ignored.")
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _from_url() -> None:
+    """First run of a session: the URL's ws / split / field become the widgets' starting values."""
+    if WS_KEY in st.session_state:
+        return
+    wanted = [w for w in (st.query_params.get("ws") or "").split(",") if w in label]
+    st.session_state[WS_KEY] = wanted
+    split = _url_split()
+    if split is not None:
+        st.session_state[SPLIT_KEY] = split.replace(tzinfo=None, microsecond=0)
+    st.session_state[FIELD_KEY] = st.query_params.get("field") or None
+
+
+def _choose(canaries: list[ActiveCanary]) -> None:
+    """on_change of the active-canary picker: set the workspace AND its own split and field."""
+    pick = st.session_state.get(PICK_KEY)
+    if pick is None:
+        return
+    chosen = canaries[pick]
+    st.session_state[WS_KEY] = [chosen.workspace]
+    if chosen.since is not None:
+        st.session_state[SPLIT_KEY] = chosen.since.replace(tzinfo=None, microsecond=0)
+    st.session_state[FIELD_KEY] = chosen.field
+
+
+_from_url()
+canaries: list[ActiveCanary] = []
+with layout.section("Active canaries"):
+    canaries = canary.active(now)
+    st.subheader("Active canaries")
+    if canaries:
+        st.dataframe(canary.active_table(canaries, now, label), hide_index=True, width="stretch")
+        current = next((i for i, c in enumerate(canaries) if [c.workspace] == st.session_state.get(WS_KEY)
+                        and c.field == st.session_state.get(FIELD_KEY)), None)
+        st.selectbox("Active canary", range(len(canaries)), index=current, key=PICK_KEY,
+                     placeholder="Choose an active canary", on_change=_choose, args=(canaries,),
+                     format_func=lambda i: (f"{label.get(canaries[i].workspace, canaries[i].workspace)} · "
+                                            f"{canaries[i].field} since "
+                                            + (f"{canaries[i].since:%Y-%m-%d %H:%M} UTC" if canaries[i].since
+                                               else "an unrecorded time")))
+    else:
+        st.info("No active canary: every rollout field matches the fleet majority. Choose a workspace below.")
 left, middle, right = st.columns([2, 2, 1])
-chosen = left.multiselect("Canary workspace(s)", list(label), default=[w for w in default_ws if w in label],
-                          format_func=lambda w: label.get(w, w), key="cw_canary_workspaces", persist_state="session")
-split = middle.datetime_input("Split: rollout time (UTC)", default_split.replace(tzinfo=None, microsecond=0),
-                              step=60, key="cw_canary_split", persist_state="session")
+chosen = left.multiselect("Canary workspace(s)", list(label), format_func=lambda w: label.get(w, w), key=WS_KEY)
+if SPLIT_KEY not in st.session_state:
+    st.session_state[SPLIT_KEY] = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None, microsecond=0)
+split = middle.datetime_input("Split: rollout time (UTC)", step=60, key=SPLIT_KEY)
 live = right.toggle("Window ends now", True, key="cw_canary_live", persist_state="session",
                     help=f"Re-evaluated every {REFRESH_SECONDS} s")
 fixed_end = None if live else right.datetime_input("End (UTC)", datetime.now(UTC).replace(tzinfo=None, microsecond=0),
                                                    step=60, key="cw_canary_end", persist_state="session")
-upload = st.file_uploader("Runtime log export (optional: JSON lines or CSV)",
+upload = st.file_uploader(f"Runtime log export (optional: JSON lines or CSV, at most {canary.LOG_LIMIT_MB} MB)",
                           type=["jsonl", "json", "csv", "log", "txt"], key="cw_canary_logs")
 if not chosen:
-    st.info("Choose the canary workspace(s) to evaluate.")
+    st.info("Choose an active canary above, or the canary workspace(s) to evaluate.")
     st.stop()
-
-
-def log_results(spec: CanarySpec):
-    if upload is None:
-        return (), None
-    data = upload.getvalue()
-    try:
-        mapping = guess_mapping(header_keys(data))
-    except ValueError as exc:
-        st.warning(f"Log export not used: {exc}.")
-        return (), None
-    parse = parse_log_export(data, LogMapping(**mapping.__dict__))
-    return tuple(evaluate_log_rules(parse, canary.rules().for_source("logs"), start=spec.split, end=spec.end)), parse
+field = st.session_state.get(FIELD_KEY)
+st.query_params.update({"ws": ",".join(chosen),
+                        "split": split_param(ActiveCanary(chosen[0], "", split.replace(tzinfo=UTC), None))})
+if field:
+    st.query_params["field"] = field
 
 
 @st.fragment(run_every=REFRESH_SECONDS if live else None)
@@ -70,18 +112,26 @@ def results() -> None:
         st.error(f"{exc}.")
         return
     with layout.section("Canary evaluation"):
-        logs, parse = log_results(spec)
-        _, evaluation, packet = canary.evaluate(spec, logs)
+        logs, parse = canary.log_results(upload, spec)
+        inputs, evaluation, packet = canary.evaluate(spec, logs, field=field, sequential=True,
+                                                     malformed_log_lines=None if parse is None else parse.malformed)
+        watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))
-        st.caption(f"Canary window [{spec.split:%Y-%m-%d %H:%M}, {spec.end:%Y-%m-%d %H:%M}) UTC against "
-                   f"[{spec.before.start:%Y-%m-%d %H:%M}, {spec.split:%Y-%m-%d %H:%M}) UTC. "
-                   + canary.log_summary(parse))
+        if confounded:
+            st.warning(f"Confounded: {' and '.join((watched, *confounded))} changed together in this window; the "
+                       "verdict cannot tell which change caused what.")
+        st.caption(f"Rollout field: {watched or 'not recorded'}. Canary window [{spec.split:%Y-%m-%d %H:%M}, "
+                   f"{spec.end:%Y-%m-%d %H:%M}) UTC against [{spec.before.start:%Y-%m-%d %H:%M}, "
+                   f"{spec.split:%Y-%m-%d %H:%M}) UTC. " + canary.log_summary(parse))
+        canary_view.control(inputs, label)
         st.subheader("When a rule trips: rollback")
-        canary_view.rollback(evaluation, spec)
+        canary_view.rollback(evaluation, spec, watched, user.roles, confounded)
         st.subheader("Metrics")
         canary_view.metrics_table(evaluation)
-        st.subheader("Rollback rules")
+        st.subheader("Rollback rules (the canary workspace)")
         canary_view.rules_table(evaluation)
+        st.subheader("Platform health")
+        canary_view.platform_health(evaluation)
         canary_view.download(packet, key="cw_canary_download")
         again = f", again every {REFRESH_SECONDS} s." if live else "."
         st.caption(f"Evaluated at {datetime.now(UTC):%H:%M:%S} UTC{again}")

@@ -1,8 +1,14 @@
 """The inputs of a canary evaluation: the existing queries run over the four windows it compares.
 
-No SQL of its own: the canary workspace(s) and all the other workspaces, each before and after the
-split (equal-length windows), through the registered queries, so the personal-data guarantees and
-the exact-number tests of those queries carry over.
+No SQL of its own: the canary workspace(s) and the clean control, each before and after the split
+(equal-length windows), through the registered queries, so the personal-data guarantees and the
+exact-number tests of those queries carry over.
+
+The clean control is every other workspace with no audited change to any rollout field
+(db/catalog.py ROLLOUT_FIELDS) in the baseline or canary window, minus configured exclusions: another
+canary's regression must not read as this canary's improvement. Offload health is gathered twice: for
+the canary workspace(s) (WebhookEvent resolved to a workspace, DATA_CONTRACT.md section 9) and for
+the whole platform (BackgroundFunctionRun is global by nature).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection
 
+from db.catalog import ROLLOUT_FIELDS
 from queries import bundle, drafts, events, offload, overseer, revision, settings
 from queries.filters import FilterError, Window, as_utc
 
@@ -45,6 +52,7 @@ class CanarySpec:
     split: datetime
     end: datetime
     channel: str | None = None
+    exclude: tuple[str, ...] = ()  # workspaces kept out of the control whatever their audit log says
 
     def __post_init__(self) -> None:
         if not self.workspaces:
@@ -70,11 +78,13 @@ class CanarySpec:
 @dataclass
 class CanaryInputs:
     spec: CanarySpec
-    others: tuple[str, ...]
+    others: tuple[str, ...]  # the clean control
     frames: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # side -> name -> frame
     settings: pd.DataFrame = field(default_factory=pd.DataFrame)  # the canary workspaces' settings now
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit rows in the baseline + canary windows
     health: dict[str, pd.DataFrame] = field(default_factory=dict)  # platform-wide offload health, canary window
+    workspace_health: dict[str, pd.DataFrame] = field(default_factory=dict)  # the canary workspaces' webhooks
+    excluded: dict[str, str] = field(default_factory=dict)  # workspace -> why it is not in the control
 
     def side(self, name: str) -> dict[str, pd.DataFrame]:
         return self.frames[name]
@@ -86,21 +96,42 @@ def windows(spec: CanarySpec, others: tuple[str, ...]) -> dict[str, Window | Non
             "others_before": other(spec.before), "others_after": other(spec.after)}
 
 
+def not_clean(changes: pd.DataFrame, canary: tuple[str, ...]) -> dict[str, str]:
+    """Workspaces (other than the canary) with an audited rollout-field change in `changes`: why each is out."""
+    if changes.empty:
+        return {}
+    rollout = changes[changes["field"].isin(ROLLOUT_FIELDS) & ~changes["workspace"].isin(canary)]
+    out: dict[str, str] = {}
+    for workspace, rows in rollout.groupby("workspace"):
+        fields = ", ".join(sorted(set(rows["field"])))
+        out[str(workspace)] = f"rollout change in the window ({fields})"
+    return out
+
+
 def gather(conn: Connection, spec: CanarySpec) -> CanaryInputs:
-    """Run every side query for the four windows (a missing 'others' side when there is no other workspace)."""
+    """Run every side query for the four windows (a missing 'others' side when there is no clean control)."""
     everyone = settings.workspace_list(conn, spec.after.with_workspaces(()))["workspace"].tolist()
     unknown = sorted(set(spec.workspaces) - set(everyone))
     if unknown:
         raise FilterError(f"unknown workspace(s): {', '.join(unknown)}")
-    others = tuple(w for w in everyone if w not in spec.workspaces)
-    inputs = CanaryInputs(spec, others)
+    all_changes = events.rollout_events(conn, Window(spec.before.start, spec.end))
+    excluded = not_clean(all_changes, spec.workspaces)
+    excluded.update({w: "excluded by configuration" for w in spec.exclude if w in everyone
+                     and w not in spec.workspaces})
+    others = tuple(w for w in everyone if w not in spec.workspaces and w not in excluded)
+    inputs = CanaryInputs(spec, others, excluded=excluded)
     inputs.settings = settings.workspace_settings(conn, spec.after)
-    inputs.changes = events.rollout_events(conn, Window(spec.before.start, spec.end, spec.workspaces))
+    inputs.changes = (all_changes[all_changes["workspace"].isin(spec.workspaces)].reset_index(drop=True)
+                      if not all_changes.empty else all_changes)
     everywhere = spec.after.with_workspaces(())
     inputs.health = {
         "function_runs": offload.function_run_series(conn, everywhere, bucket_seconds=FUNCTION_SLICE_SECONDS),
         "webhook_flow": offload.webhook_flow_series(conn, everywhere, bucket_seconds=QUEUE_SLICE_SECONDS),
         "webhook_backlog": offload.webhook_backlog_at_start(conn, everywhere),
+    }
+    inputs.workspace_health = {
+        "webhook_flow": offload.webhook_flow_series(conn, spec.after, bucket_seconds=QUEUE_SLICE_SECONDS),
+        "webhook_backlog": offload.webhook_backlog_at_start(conn, spec.after),
     }
     for side, window in windows(spec, others).items():
         inputs.frames[side] = {name: (func(conn, window, **options) if window is not None else pd.DataFrame())

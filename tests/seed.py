@@ -124,3 +124,17 @@ class Seed:
               actor: str = "alice", reason: str = "canary") -> None:
         self._insert(audit_log, rows.audit_row(at=when, workspace_id=ws, field=field, old=old, new=new,
                                                actor=actor, reason=reason))
+
+    # -- many rows at once (added for the canary attribution tests) ----------------------------------
+    def drafts(self, ws: str, *, start: datetime, end: datetime, n: int, needs_review: int,
+               confidences: tuple[float, ...] = (0.93,)) -> None:
+        """`n` evaluated drafts spread evenly over [start, end), one transaction: the first
+        `needs_review` are needs_review, the rest send_immediate; confidences cycle through the tuple."""
+        lead = self._shared_lead(ws)
+        step = (end - start) / n
+        batch = [rows.draft_row(rows.new_id("draft"), lead, created_at=start + step * i, evaluated_at=start + step * i,
+                                action="needs_review" if i < needs_review else "send_immediate",
+                                confidence=confidences[i % len(confidences)], threshold=0.9)
+                 for i in range(n)]
+        with self.engine.begin() as conn:
+            conn.execute(insert(up.ai_draft), batch)

@@ -15,6 +15,8 @@ from analysis.rules import (
     WORKSPACE_TOGGLES,
     RulesError,
     RuleStatus,
+    display,
+    evaluate_delta,
     evaluate_slices,
     evaluate_threshold,
     load_rules,
@@ -28,9 +30,9 @@ RULES = load_rules()
 # --- the packaged file ------------------------------------------------------------------------------
 
 def test_packaged_rules_load_with_version_and_schema():
-    assert RULES.version == "2026-11-23.1"
+    assert RULES.version == "2026-12-01.1"
     assert RULES.schema == 1
-    assert len({rule.id for rule in RULES}) == len(RULES) == 16
+    assert len({rule.id for rule in RULES}) == len(RULES) == 17
 
 
 def test_packaged_rules_cover_every_signal_of_the_plans():
@@ -60,7 +62,8 @@ def test_packaged_thresholds_match_the_rollout_plans():
 
 def test_every_packaged_rule_names_a_real_lever_first():
     for rule in RULES:
-        assert rule.rollback[0].kind in ("env", "toggle"), rule.id
+        if rule.scope == "workspace":
+            assert rule.rollback[0].kind in ("env", "toggle"), rule.id
         assert rule.watch and rule.title
         for step in rule.rollback:
             if step.kind == "env":
@@ -299,3 +302,49 @@ def test_a_flat_or_draining_step_breaks_the_growth_run():
 def test_queue_series_with_a_gap_is_not_growth():
     assert evaluate_slices(QUEUE, [0, 4, 9, None, 15, 22, 30, 41]).status is RuleStatus.OK
     assert evaluate_slices(QUEUE, [None]).status is RuleStatus.NO_DATA
+
+
+# --- attribution: every rule declares its scope -----------------------------------------------------
+
+def test_packaged_scopes_global_signals_are_platform_and_the_rest_workspace():
+    scopes = {rule.id: rule.scope for rule in RULES}
+    assert scopes["function_failure_ratio"] == scopes["webhook_queue_growing_platform"] == "platform"
+    assert all(scopes[r.id] == "platform" for r in RULES.for_source("logs"))
+    assert scopes["webhook_queue_growing"] == scopes["needs_review_rate_increase"] == "workspace"
+
+
+def test_a_global_signal_cannot_be_declared_workspace_scoped():
+    with pytest.raises(RulesError, match="rule 'r1': field 'scope': signal 'function_failure_ratio' has no workspace"):
+        parse_rules(_toml(_rule(signal="function_failure_ratio", comparison="gt_threshold", scope="workspace")))
+    with pytest.raises(RulesError, match="rule 'r1': field 'scope': unknown value 'fleet'"):
+        parse_rules(_toml(_rule(scope="fleet")))
+    assert parse_rules(_toml(_rule(signal="function_failure_ratio", comparison="gt_threshold"))).rules[0].scope \
+        == "platform"
+
+
+# --- one unit per rule, and vs_baseline rules judged on a delta with its interval -------------------
+
+def test_delta_rule_reads_the_same_in_its_table_cells_and_its_reason():
+    rule = RULES.by_id("needs_review_rate_increase")
+    result = evaluate_delta(rule, 0.125, (0.08, 0.17), against="the clean control's change")
+    assert result.status is RuleStatus.TRIPPED
+    assert display(result) == ("delta +12.5 pts [+8.0 pts, +17.0 pts]", "delta > +10.0 pts")
+    assert result.reason == ("needs_review rate up vs baseline: TRIPPED, delta +12.5 pts [+8.0 pts, +17.0 pts] "
+                             "against the clean control's change, limit delta > +10.0 pts")
+
+
+def test_delta_beyond_the_limit_with_an_interval_through_zero_does_not_trip():
+    rule = RULES.by_id("needs_review_rate_increase")
+    result = evaluate_delta(rule, 0.12, (-0.01, 0.25), against="x")
+    assert result.status is RuleStatus.OK and "interval includes no change" in result.reason
+    drop = evaluate_delta(RULES.by_id("auto_send_confidence_drop"), -0.058, (-0.07, -0.046), against="x")
+    assert drop.status is RuleStatus.TRIPPED
+    assert display(drop) == ("delta -0.058 [-0.070, -0.046]", "delta < -0.050")
+    assert evaluate_delta(rule, None, None, against="x").status is RuleStatus.NO_DATA
+
+
+def test_queue_growth_rule_shows_steps_in_both_cells():
+    rule = RULES.by_id("webhook_queue_growing")
+    result = evaluate_slices(rule, [1, 2, 3, 4, 5, 6, 7, 8])
+    assert result.status is RuleStatus.TRIPPED
+    assert display(result) == ("7 steps of growth", "6 steps in a row")

@@ -33,7 +33,7 @@ def test_canary_fails_with_exit_1_and_writes_an_identical_packet_twice(demo, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("FAIL: ")
     assert run(db, tmp_path / "two", *args) == 1
-    stamp = f"{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-{end:%Y-%m-%dT%H-%M-%SZ}"
+    stamp = f"{story.canary}-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-{end:%Y-%m-%dT%H-%M-%SZ}"
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert names == [f"baseline-{stamp}.md", f"pre-post-delta-{stamp}.csv", f"verification-{stamp}.md"]
     for name in names:
@@ -111,3 +111,34 @@ def test_console_script_runs(demo, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("PASS: ")
+
+
+def test_watch_stops_at_the_first_fail_on_always_valid_intervals(demo, tmp_path, capsys):
+    db, story = demo
+    code = run(db, tmp_path, "--workspace", story.canary, "--split", iso(story.rollout_at), "--watch", "0",
+               "--looks", "3")
+    err = capsys.readouterr().err.strip().splitlines()
+    looks = [line for line in err if line.startswith("look ")]
+    assert code == 1 and len(looks) == 1 and ": FAIL: " in looks[0], err
+    verification = next(p for p in tmp_path.iterdir() if p.name.startswith("verification")).read_text()
+    assert "always-valid" in verification  # the metrics were judged on the sequential intervals
+
+
+def test_watch_takes_no_end_and_needs_whole_looks(demo, tmp_path, capsys):
+    db, story = demo
+    assert run(db, tmp_path, "--workspace", story.quiet, "--watch", "5", "--end", iso(story.rollout_at)) == 3
+    assert "--watch evaluates the window ending now" in capsys.readouterr().err
+    assert run(db, tmp_path, "--workspace", story.quiet, "--watch", "5", "--looks", "0") == 3
+
+
+def test_packet_names_the_workspace_and_writes_p_values_in_scientific_notation(demo, tmp_path):
+    db, story = demo
+    end = quiet_end(story)
+    run(db, tmp_path, "--workspace", story.quiet, "--split", iso(story.rollout_at), "--end", iso(end))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert all(f"-{story.quiet}-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-" in name for name in names), names
+    delta = next(p for p in tmp_path.iterdir() if p.name.startswith("pre-post-delta")).read_text().splitlines()
+    header = delta[0].split(",")
+    row = dict(zip(header, next(line for line in delta if line.startswith("needs_review_rate,")).split(","),
+                   strict=False))
+    assert "e" in row["p_value"] and row["n_baseline"].isdigit() and row["n_canary"].isdigit()

@@ -1,4 +1,7 @@
-"""The canary and pre/post pages as an operator and an analyst use them (AppTest, both backends)."""
+"""The canary and pre/post pages as an operator, a super admin and an analyst use them (AppTest, both
+backends, the shared demo data): a failing canary, a passing one, a thin one and a platform incident,
+each with no exception, the right verdict and the rollback steps of the field that changed; a
+rollback link to the toggle page only for a role that may open it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from auth.roles import Role
 from tests.auth_support import APP, auth_env, page_path, sign_in
 
+BUNDLE, REVISION = "leadContextBundleEnabled", "autoSendRevisionEnabled"
+
 
 @pytest.fixture
 def app_on(demo_db, monkeypatch):
@@ -19,9 +24,12 @@ def app_on(demo_db, monkeypatch):
     for key, value in auth_env(demo_db.backend.url).items():
         monkeypatch.setenv(key, value)
 
-    def open_page(role: Role, path: str) -> AppTest:
+    def open_page(role: Role, path: str, **query: str) -> AppTest:
         app = sign_in(AppTest.from_file(APP, default_timeout=120), role)
-        app.switch_page(path).run()
+        app.switch_page(path)
+        for key, value in query.items():
+            app.query_params[key] = value
+        app.run()
         assert not app.exception, app.exception
         return app
 
@@ -34,26 +42,97 @@ def markdown(app: AppTest) -> list[str]:
     return [m.value for m in app.markdown]
 
 
-def test_canary_page_defaults_to_the_latest_rollout_and_shows_fail_with_rollback_levers(app_on, demo_db):
-    app = app_on(Role.OPERATOR, "pages/canary.py")
-    story = demo_db.story
-    assert app.multiselect[0].value == [story.canary]
-    assert any(m.startswith("## :red[FAIL]") for m in markdown(app))
-    assert any(m.startswith("**Rollback: needs_review rate up vs baseline**") for m in markdown(app))
-    assert any("Turn leadContextBundleEnabled off" in (link.proto.label or "") for link in app.get("page_link"))
-    assert app.get("download_button"), "the evidence packet can be downloaded"
+def headline(app: AppTest) -> str:
+    heads = [m for m in markdown(app) if m.startswith("## :")]
+    assert len(heads) == 1, heads
+    return heads[0]
 
 
-def test_canary_page_for_the_quiet_workspace_passes(app_on, demo_db):
-    app = app_on(Role.OPERATOR, "pages/canary.py")
+def date_input(app: AppTest, prefix: str):
+    return next(d for d in app.get("date_time_input") if d.label.startswith(prefix))
+
+
+def toggle_links(app: AppTest) -> list[str]:
+    return [link.proto.label for link in app.get("page_link") if "toggles" in link.proto.page]
+
+
+def set_window(app: AppTest, workspace: str, split, end) -> AppTest:
+    app.multiselect(key="cw_canary_workspaces").set_value([workspace]).run()
+    date_input(app, "Split").set_value(split.replace(tzinfo=None)).run()
+    if app.toggle(key="cw_canary_live").value:
+        app.toggle(key="cw_canary_live").set_value(False).run()
+    date_input(app, "End").set_value(end.replace(tzinfo=None)).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def pick(app: AppTest, workspace_name: str, field: str) -> AppTest:
+    box = app.selectbox(key="cw_canary_pick")
+    index = None
+    for i, option in enumerate(box.options):
+        if option.startswith(f"{workspace_name} · {field} since"):
+            index = i
+    assert index is not None, box.options
+    box.select_index(index).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.SUPER_ADMIN])
+def test_canary_page_judges_four_kinds_of_canary_for_each_role(app_on, demo_db, role):
     story = demo_db.story
-    app.multiselect[0].set_value([story.quiet]).run()
-    app.toggle[0].set_value(False).run()  # a fixed end, before the platform-wide queue episode
-    end = (story.queue_episode_start - timedelta(hours=1)).replace(tzinfo=None)
-    next(d for d in app.get("date_time_input") if d.label == "End (UTC)").set_value(end).run()
-    assert not app.exception
-    overall = [m for m in markdown(app) if m.startswith("## :")]
-    assert overall and overall[0].startswith("## :green[PASS]"), overall
+    app = app_on(role, "pages/canary.py")
+    # opens on the active canaries, nothing judged until one is chosen
+    table = app.dataframe[0].value
+    assert {"workspace", "field", "since (UTC)", "by", "verdict", "worst", "confounded"} <= set(table.columns)
+    acme = table[table["workspace"] == story.name_of[story.canary]]
+    assert set(acme["field"]) == {BUNDLE, REVISION}
+    assert set(acme["confounded"]) == {f"confounded: {BUNDLE} and {REVISION} changed together",
+                                       f"confounded: {REVISION} and {BUNDLE} changed together"}
+    assert not [m for m in markdown(app) if m.startswith("## :")]
+
+    # 1. failing: choosing the canary sets the workspace AND its own split; a window before the queue episode
+    pick(app, story.name_of[story.canary], REVISION)
+    assert app.multiselect(key="cw_canary_workspaces").value == [story.canary]
+    assert date_input(app, "Split").value == story.rollout_at.replace(tzinfo=None)
+    assert app.query_params["field"] == [REVISION] or app.query_params["field"] == REVISION
+    set_window(app, story.canary, story.rollout_at, story.queue_episode_start - timedelta(hours=1))
+    assert headline(app).startswith("## :red[FAIL] · score ")
+    rollback = [m for m in markdown(app) if m.startswith("**Rollback: ")]
+    assert rollback == [f"**Rollback: {REVISION}**", f"**Rollback: {BUNDLE}**"]  # the field first, then its confounder
+    assert any(w.value.startswith(f"Confounded: {REVISION} and {BUNDLE} changed together") for w in app.warning)
+    steps = " ".join(markdown(app))
+    assert "1. Set AUTO\\_SEND\\_REVISION\\_DISABLED\\=1" in steps
+    if role is Role.SUPER_ADMIN:
+        assert f"2. Turn {REVISION} off for the canary workspace. ({story.canary})" in toggle_links(app)
+    else:
+        assert toggle_links(app) == []  # the operator may not open the toggle page: no link, no crash
+        assert f"2. Turn {REVISION} off for the canary workspace\\." in steps
+    assert any("Control: " in m for m in markdown(app))
+
+    # 2. passing: the quiet workspace over the same window
+    set_window(app, story.quiet, story.rollout_at, story.queue_episode_start - timedelta(hours=1))
+    assert headline(app).startswith("## :green[PASS] · score ")
+    assert [s.value for s in app.success] == ["No workspace rule tripped and no metric fails."]
+
+    # 3. thin: ten minutes of data
+    set_window(app, story.quiet, story.end - timedelta(minutes=10), story.end)
+    assert headline(app) == "## :gray[INSUFFICIENT_DATA]"  # no score beside it
+
+    # 4. platform incident: the window around the platform-wide queue episode
+    set_window(app, story.quiet, story.queue_episode_start - timedelta(minutes=30),
+               story.queue_episode_end + timedelta(minutes=30))
+    assert headline(app) == "## :violet[PLATFORM_INCIDENT: canary not judged]"
+    assert any(m.startswith("**Platform health: :red[INCIDENT]**") for m in markdown(app))
+
+
+def test_canary_page_opens_on_the_canary_in_the_address(app_on, demo_db):
+    story = demo_db.story
+    split = story.rollout_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    app = app_on(Role.OPERATOR, "pages/canary.py", ws=story.canary, split=split, field=BUNDLE)
+    assert app.multiselect(key="cw_canary_workspaces").value == [story.canary]
+    assert date_input(app, "Split").value == story.rollout_at.replace(tzinfo=None)
+    assert [m for m in markdown(app) if m.startswith("**Rollback: ")][0] == f"**Rollback: {BUNDLE}**"
 
 
 def test_compare_page_splits_at_an_audit_event(app_on):

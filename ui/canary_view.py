@@ -2,76 +2,155 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
 from analysis.canary import Evaluation
 from analysis.canary_stats import Verdict
 from analysis.evidence import Packet
-from analysis.rules import RuleStatus
-from queries.canary import CanarySpec
+from analysis.rules import RuleResult, RuleStatus, display
+from auth.roles import Role
+from db.catalog import rollback_steps, watch_after_rollback
+from queries.canary import CanaryInputs, CanarySpec
 from ui.canary import packet_name, packet_zip
+from ui.navigation import allowed, spec_for
+from ui.safe import plain
 
-COLOURS = {"PASS": "green", "MARGINAL": "orange", "FAIL": "red", "INSUFFICIENT_DATA": "gray"}
+COLOURS = {"PASS": "green", "MARGINAL": "orange", "FAIL": "red", "INSUFFICIENT_DATA": "gray",
+           "PLATFORM_INCIDENT": "violet"}
+TOGGLES_PAGE = "pages/toggles.py"
 MARKS = {True: "pass", False: "FAIL", None: "no data"}
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
 def overall(evaluation: Evaluation, views: int | None) -> None:
+    """The verdict first; a score only when the run was judged (never beside INSUFFICIENT_DATA)."""
     verdict = evaluation.verdict
     colour = COLOURS[verdict.overall.value]
-    score = "n/a" if verdict.score is None else f"{verdict.score:.0f}"
-    st.markdown(f"## :{colour}[{verdict.overall.value}] · score {score}")
+    score = "" if verdict.score is None else f" · score {verdict.score:.0f}"
+    st.markdown(f"## :{colour}[{verdict.headline}]{score}")  # our own words: verdict names and rule ids
     st.markdown(verdict.reason)
     if views is not None:
         st.caption(f"This canary window has been looked at {views} time{'s' if views != 1 else ''}.")
 
 
-def metrics_table(evaluation: Evaluation) -> None:
+def _level(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric.endswith("_rate"):
+        return f"{value:.1%}"
+    return f"{value:.0f}" if metric == "evaluated_volume" or float(value).is_integer() else f"{value:.4f}"
+
+
+def _delta(metric: str, value: float | None) -> str:
+    """The same unit as the metric's reason: rates in percentage points, the confidence mean to 4 decimals."""
+    if value is None:
+        return "—"
+    if metric.endswith("_rate"):
+        return f"{value * 100:+.1f} pts"
+    if metric == "evaluated_volume":
+        return f"{value:+.0%}"
+    return f"{value:+.0f}" if float(value).is_integer() else f"{value:+.4f}"
+
+
+def metric_rows(evaluation: Evaluation) -> pd.DataFrame:
     rows = []
     for m in evaluation.verdict.metrics:
         rows.append({"metric": m.metric, "result": MARKS[m.passed], "verdict": m.verdict.value,
-                     "baseline": _fmt(m.baseline), "measured": _fmt(m.measured), "delta": _fmt(m.delta),
-                     "95% interval": "—" if m.ci is None else f"[{m.ci[0]:+.3f}, {m.ci[1]:+.3f}]",
-                     "p": "—" if m.p_value is None else f"{m.p_value:.3g}", "n before": m.n_baseline,
-                     "n after": m.n_canary, "critical": "yes" if m.critical else "", "why": m.reason})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("Each metric: the canary after the split against its own equal-length window before it; where other "
-               "workspaces exist, the delta subtracts their change (difference-in-differences). HIGH/LOW count only "
-               "when significant after Holm correction and beyond the tolerance. INSUFFICIENT_DATA is never a pass.")
+                     "baseline": _level(m.metric, m.baseline), "measured": _level(m.metric, m.measured),
+                     "delta": _delta(m.metric, m.delta),
+                     "95% interval": "—" if m.ci is None else f"[{_delta(m.metric, m.ci[0])}, "
+                                                              f"{_delta(m.metric, m.ci[1])}]",
+                     "against": m.against or "—", "p": "—" if m.p_value is None else f"{m.p_value:.2e}",
+                     "n before": m.n_baseline, "n after": m.n_canary, "critical": "yes" if m.critical else "",
+                     "why": m.reason})
+    return pd.DataFrame(rows)
+
+
+def metrics_table(evaluation: Evaluation) -> None:
+    st.dataframe(metric_rows(evaluation), hide_index=True, width="stretch")
+    st.caption("Each metric: the canary after the split against its own equal-length window before it, minus the "
+               "clean control's change over the same windows (difference-in-differences); without a clean control, "
+               "its own past. HIGH/LOW count only when significant after Holm correction and beyond the tolerance. "
+               "INSUFFICIENT_DATA is never a pass.")
+
+
+def _rule_rows(results: Sequence[RuleResult]) -> pd.DataFrame:
+    marks = {RuleStatus.OK: "OK", RuleStatus.TRIPPED: "TRIPPED", RuleStatus.NO_DATA: "no data"}
+    rows = []
+    for r in results:
+        measured, limit = display(r)
+        rows.append({"rule": r.rule.title, "status": marks[r.status], "measured": measured, "limit": limit,
+                     "against": r.against or "—", "critical": "yes" if r.rule.critical else "",
+                     "source": r.rule.source, "why": r.reason})
+    return pd.DataFrame(rows, columns=["rule", "status", "measured", "limit", "against", "critical", "source", "why"])
 
 
 def rules_table(evaluation: Evaluation) -> None:
-    marks = {RuleStatus.OK: "OK", RuleStatus.TRIPPED: "TRIPPED", RuleStatus.NO_DATA: "no data"}
-    rows = [{"rule": r.rule.title, "status": marks[r.status], "measured": _fmt(r.measured),
-             "threshold": f"{r.rule.operator} {r.threshold:g}", "source": r.rule.source, "why": r.reason}
-            for r in evaluation.verdict.rules]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    """The workspace-scoped rules: the canary's own rows, these decide the verdict."""
+    st.dataframe(_rule_rows(evaluation.verdict.workspace_rules), hide_index=True, width="stretch")
 
 
-def rollback(evaluation: Evaluation, spec: CanarySpec) -> None:
-    tripped = [r for r in evaluation.verdict.rules if r.status is RuleStatus.TRIPPED]
-    failing = [m for m in evaluation.verdict.metrics if m.passed is False]
+def platform_health(evaluation: Evaluation) -> None:
+    """Platform-scoped rules beside the verdict: they never FAIL a canary by themselves."""
+    verdict = evaluation.verdict
+    status = verdict.platform_status
+    colour = {"INCIDENT": "red", "DEGRADED": "orange", "OK": "green"}.get(status, "gray")
+    st.markdown(f"**Platform health: :{colour}[{status}]** (global signals: BackgroundFunctionRun, the queue of "
+                "other workspaces, runtime logs; a critical trip means the canary is not judged)")
+    st.dataframe(_rule_rows(verdict.platform_rules), hide_index=True, width="stretch")
+
+
+def control(inputs: CanaryInputs, names: dict[str, str]) -> None:
+    """The clean control the deltas are taken against, and who was left out and why."""
+    size = len(inputs.others)
+    if size:
+        listed = ", ".join(plain(names.get(w, w), limit=60) for w in inputs.others)
+        st.markdown(f"**Control: {size} workspace{'s' if size != 1 else ''}** with no rollout change in the "
+                    f"baseline or canary window: {listed}.")
+    else:
+        st.warning("No clean control: every rule and metric is judged against the canary's own past.")
+    if inputs.excluded:
+        st.caption("Left out of the control: " + "; ".join(
+            f"{plain(names.get(w, w), limit=60)} ({plain(why)})" for w, why in sorted(inputs.excluded.items())))
+
+
+def rollback(evaluation: Evaluation, spec: CanarySpec, field: str | None, roles: frozenset[Role],
+             confounded: Sequence[str] = ()) -> None:
+    """The levers of the field that changed (db/catalog.py), fastest first, and what to watch after;
+    a link to the toggle page only for a user whose role may open it (else the same step as text)."""
+    verdict = evaluation.verdict
+    tripped = [r for r in verdict.workspace_rules if r.status is RuleStatus.TRIPPED]
+    failing = [m for m in verdict.metrics if m.passed is False]
     if not tripped and not failing:
-        st.success("No rollback rule tripped and no metric fails.")
+        st.success("No workspace rule tripped and no metric fails.")
         return
     for result in tripped:
-        with st.container(border=True):
-            st.markdown(f"**Rollback: {result.rule.title}** — {result.reason}")
-            for number, step in enumerate(result.rule.rollback, start=1):
-                if step.kind == "toggle" and step.name:
-                    for workspace in spec.workspaces:
-                        st.page_link("pages/toggles.py", label=f"{number}. {step.text} ({workspace})",
-                                     icon=":material/toggle_off:", query_params={"workspace": workspace})
-                else:
-                    st.markdown(f"{number}. {step.text}")
-            st.caption(f"Watch to confirm the rollback worked: {result.rule.watch}")
+        measured, limit = display(result)
+        st.markdown(f"**Tripped: {plain(result.rule.title)}** — {plain(measured)}, limit {plain(limit)}")
     if failing and not tripped:
         st.warning("Failing metrics: " + ", ".join(m.metric for m in failing)
                    + ". No rollback rule tripped; decide with the evidence below.")
+    fields = [f for f in (field, *confounded) if f]
+    if not fields:
+        st.info("No enabling change is recorded for this canary: turn off the toggle that was changed for it.")
+        return
+    may_toggle = allowed(spec_for(TOGGLES_PAGE), roles)
+    for changed in fields:
+        with st.container(border=True):
+            st.markdown(f"**Rollback: {plain(changed)}**")
+            for number, step in enumerate(rollback_steps(changed), start=1):
+                if step.kind == "toggle" and may_toggle:
+                    for workspace in spec.workspaces:
+                        st.page_link(TOGGLES_PAGE, label=f"{number}. {step.text} ({workspace})",
+                                     icon=":material/toggle_off:",
+                                     query_params={"ws": workspace, "workspace": workspace})
+                else:
+                    st.markdown(f"{number}. {plain(step.text, limit=400)}")
+            st.caption(f"Watch to confirm the rollback worked: {plain(watch_after_rollback(changed))}.")
+    if not may_toggle:
+        st.caption("A super admin flips the workspace toggle on the Rollout toggles page.")
 
 
 def download(packet: Packet, key: str) -> None:
