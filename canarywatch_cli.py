@@ -7,6 +7,13 @@ intervals (analysis/sequential.py) until FAIL or --looks looks, one line per loo
 
 `canarywatch summaries [--backfill]`: one refresh cycle of the per-day summaries (for a cron job
 when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if it could not run.
+
+`canarywatch migrate [--check]`: bring canarywatch's state schema to the newest revision (Alembic),
+or with --check only report it; exit 0 at head, 1 if behind (--check) or refused, 3 unreachable.
+
+`canarywatch doctor`: check the configured database and environment (schema, enum labels, role
+rights, row-level security, kill switches); one line per check with its fix; exit 0 when none
+FAILs, 1 otherwise, 3 when the database is unreachable.
 """
 
 from __future__ import annotations
@@ -79,6 +86,11 @@ def parser() -> argparse.ArgumentParser:
     summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
     summaries.add_argument("--now", type=_moment, help="refresh as of this UTC time (default: now)")
+    migrate_cmd = sub.add_parser("migrate", help="create or upgrade canarywatch's state schema (Alembic)")
+    migrate_cmd.add_argument("--database-url", help="default: CANARYWATCH_WRITE_URL / DATABASE_URL, else the demo")
+    migrate_cmd.add_argument("--check", action="store_true", help="only report the revision; exit 1 if behind")
+    doctor_cmd = sub.add_parser("doctor", help="check the database, the roles and the kill switches")
+    doctor_cmd.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     return top
 
 
@@ -219,10 +231,66 @@ def refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from db.engine import write_engine
+    from db.state import StateSchemaError, current_revision, head_revision, upgrade_state_schema
+
+    config = _config(args.database_url)
+    engine = write_engine(config.write_url)
+    try:
+        if args.check:
+            with engine.connect() as conn:
+                found, head = current_revision(conn), head_revision()
+            print(f"state schema at {found or 'nothing'}, newest {head}", file=sys.stderr)
+            return 0 if found == head else 1
+        result = upgrade_state_schema(engine)
+    except StateSchemaError as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        raise UsageError(f"database unreachable ({type(exc).__name__})") from None
+    except SQLAlchemyError as exc:
+        print(f"FAIL: the database refused the migration ({type(exc).__name__}): run `canarywatch migrate` "
+              "with a role that may CREATE in (or owns) the canarywatch schema", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(result.line(), file=sys.stderr)
+    return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from analysis.doctor import exit_code, summary_line
+    from db.engine import read_engine, write_engine
+    from ui.doctor_view import doctor_checks
+
+    config = _config(args.database_url)
+    read = read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)
+    write_url = getattr(config, "write_url", None)
+    write = write_engine(write_url, statement_timeout_ms=config.statement_timeout_ms) if write_url else None
+    try:
+        checks = doctor_checks(read, write)
+    except OperationalError as exc:
+        raise UsageError(f"database unreachable ({type(exc).__name__})") from None
+    finally:
+        read.dispose()
+        if write is not None:
+            write.dispose()
+    for check in checks:
+        print(check.line())
+    print(summary_line(checks))
+    return exit_code(checks)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        return refresh(args) if args.command == "summaries" else check(args)
+        handlers = {"summaries": refresh, "migrate": migrate, "doctor": doctor}
+        return handlers.get(args.command, check)(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT

@@ -13,12 +13,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.config import demo_url
-from db.engine import STATE_SCHEMA, read_engine, write_engine
-from db.upstream import Timestamp
+from db.engine import read_engine, write_engine
+from db.state import demo_info, ensure_state_schema
 from demo.generate import DEFAULT_SCALE, seed_demo
 from demo.schema import create_schema
 from demo.story import Story, floor_hour, story_for
@@ -27,23 +27,10 @@ from queries.filters import as_utc, naive_utc
 DEFAULT_SEED = 7
 MAX_AGE = timedelta(hours=24)
 
-demo_metadata = MetaData(schema=STATE_SCHEMA)
-
-#: How the demo data in this database was generated (one row).
-demo_info = Table(
-    "demo_info",
-    demo_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("generatedEnd", Timestamp, nullable=False),
-    Column("seed", Integer, nullable=False),
-    Column("scale", Integer, nullable=False),
-    Column("builtAt", Timestamp, nullable=False),
-)
-
 
 def record_demo_info(engine: Engine, story: Story, *, seed: int, scale: int) -> None:
     """Store the generation parameters beside the data (canarywatch's state schema)."""
-    demo_metadata.create_all(engine, checkfirst=True)
+    ensure_state_schema(engine)
     with engine.begin() as conn:
         conn.execute(demo_info.delete())
         conn.execute(insert(demo_info).values(id=1, generatedEnd=naive_utc(story.end), seed=seed, scale=scale,
@@ -73,8 +60,17 @@ def ensure_demo_database(path: Path, *, seed: int = DEFAULT_SEED, scale: int = D
     if info is not None:
         end, stored_seed, stored_scale = info
         if (stored_seed, stored_scale) == (seed, scale) and now - end <= MAX_AGE:
+            _migrate(path)  # a demo file kept from an older canarywatch gets the newer state revisions
             return story_for(end)
     return build_demo_database(path, seed=seed, scale=scale, end=floor_hour(now))
+
+
+def _migrate(path: Path) -> None:
+    engine = write_engine(demo_url(path))
+    try:
+        ensure_state_schema(engine)
+    finally:
+        engine.dispose()
 
 
 def build_demo_database(path: Path, *, seed: int, scale: int, end: datetime) -> Story:
