@@ -101,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("--interval", type=_seconds, help="seconds per cycle (default: CANARYWATCH_WATCH_INTERVAL)")
     watch_cmd.add_argument("--dry-run", action="store_true",
                            help="evaluate and log what it would store, notify and roll back; change nothing")
+    watch_cmd.add_argument("--now", type=_moment, help="with --once: evaluate as of this UTC time (default: now)")
     arming = watch_cmd.add_mutually_exclusive_group()
     arming.add_argument("--arm", metavar="WORKSPACE", help="arm the automatic rollback of this active canary")
     arming.add_argument("--disarm", metavar="WORKSPACE", help="disarm the automatic rollback of this canary")
@@ -332,7 +333,10 @@ def watch(args: argparse.Namespace) -> int:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
         try:
-            outcomes = run(read, write, watch_config, once=args.once, stop=stop)
+            if args.now is not None and not args.once:
+                raise UsageError("--now needs --once (a running watch always looks at the present)")
+            clock = (lambda: args.now) if args.now is not None else (lambda: datetime.now(UTC))
+            outcomes = run(read, write, watch_config, once=args.once, stop=stop, clock=clock)
         except OperationalError as exc:
             raise UsageError(f"database unreachable ({type(exc).__name__})") from None
     finally:

@@ -47,7 +47,7 @@ def _number(value: object) -> float | None:
     if value is None:
         return None
     number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None
+    return round(number, 10) if math.isfinite(number) else None  # 0.19999999999999998 is stored as 0.2
 
 
 def status_of(verdict: CanaryVerdict) -> dict[str, Any]:

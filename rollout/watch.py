@@ -195,13 +195,13 @@ def watch_canary(read: Engine, write: Engine, canary: ActiveCanary, name: str, n
         evaluation, packet = evaluated
         verdict = evaluation.verdict.overall.value
         status = status_of(evaluation.verdict)
-        outcome.verdict = verdict
         if not config.dry_run:
             stored, previous, armed = _store(write, key, slot, now, canary, verdict, status, packet.content_hash)
             if not stored:
                 outcome.skipped = "already evaluated this interval"
                 return outcome
             outcome.stored = True
+        outcome.verdict = verdict
     outcome.changes = changes(previous, status)
     decision = rollback_decision(status) if armed else None
     reason = decision.reason(packet.content_hash) if decision else None
