@@ -49,13 +49,15 @@ def is_armed(conn: Connection, key: str) -> bool:
     return bool(conn.execute(select(a.armed).where(a.canaryKey == key)).scalar_one_or_none())
 
 
-def retryable_deliveries(conn: Connection, max_attempts: int, stale_before: datetime) -> list[dict[str, Any]]:
-    """Deliveries a later cycle may try again, with attempts left: failed ones, and ones a stopped or
-    crashed replica left pending or sending (untouched since `stale_before`)."""
+def retryable_deliveries(conn: Connection, max_attempts: int, failed_before: datetime,
+                         stale_before: datetime) -> list[dict[str, Any]]:
+    """Deliveries a later cycle may try again, with attempts left: ones that failed before this cycle
+    began, and ones a stopped or crashed replica left pending or sending (untouched since `stale_before`)."""
     d = notification_delivery.c
+    failed = and_(d.state == "failed", d.updatedAt < naive_utc(failed_before))
     left_behind = and_(d.state.in_(("pending", "sending")), d.updatedAt < naive_utc(stale_before))
     stmt = (select(d.id, d.target, d.payload, d.attempts, d.state)
-            .where(or_(d.state == "failed", left_behind), d.attempts < max_attempts).order_by(d.id))
+            .where(or_(failed, left_behind), d.attempts < max_attempts).order_by(d.id))
     return [dict(row._mapping) for row in conn.execute(stmt)]
 
 

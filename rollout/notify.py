@@ -4,8 +4,8 @@ Each (canary, state change, target) gets one `notification_delivery` row, insert
 DO NOTHING: the replica whose insert wins posts it, every other replica and every later run finds the
 row and stays quiet, so a state change is never announced twice to the same target. A failed post is
 retried with exponential backoff; one that still fails is recorded (`failed`, the attempts, an HTTP
-status or exception class name) for the Overview, and later cycles claim it again (compare-and-set on
-its state and attempts, so two replicas never both resend it) until the attempts run out.
+status or exception class name) for the Overview, and each of the next `later_cycles` cycles claims
+it for one more post (compare-and-set on its state and attempts, so two replicas never both resend it).
 
 HTTP is the standard library's urllib.request: one small JSON POST needs nothing more. The URL is a
 secret (a Slack webhook URL is its own credential): rows and logs name a target by kind and hash only.
@@ -64,9 +64,14 @@ def targets(slack_urls: str | None, generic_urls: str | None) -> tuple[Target, .
 
 @dataclass(frozen=True)
 class Retry:
-    attempts: int = 4  # per delivery, over its whole life
+    attempts: int = 4  # posts in the cycle that found the change (waits between them)
     backoff_seconds: float = 1.0  # the first wait; doubled after each failure, capped
     timeout_seconds: float = 5.0
+    later_cycles: int = 5  # a delivery still failed gets one more post in each of this many later cycles
+
+    @property
+    def total(self) -> int:
+        return self.attempts + self.later_cycles
 
 
 class DeliveryFailed(Exception):
@@ -115,17 +120,18 @@ def _claim(engine: Engine, delivery: int, state: str, attempts: int) -> bool:
 
 def _deliver(engine: Engine, delivery: int, target: Target, body: dict[str, Any], done: int, retry: Retry,
              wait: Callable[[float], bool], post: Callable[..., None], tries: int) -> bool:
-    """Up to `tries` posts (never past retry.attempts in all); every attempt is counted in the row."""
+    """Up to `tries` posts (never past retry.total in all); every attempt is counted in the row."""
     last = ""
-    for attempt in range(done, min(retry.attempts, done + tries)):
+    limit = min(retry.total, done + tries)
+    for attempt in range(done, limit):
         try:
             post(target.url, body, retry.timeout_seconds)
         except DeliveryFailed as exc:
             last = str(exc)
             _update(engine, delivery, state="sending", attempts=attempt + 1, lastError=last)
-            log.warning("notification to %s failed (%s), attempt %d of %d", target.id, last, attempt + 1,
-                        retry.attempts)
-            if attempt + 1 < min(retry.attempts, done + tries):
+            log.warning("notification to %s failed (%s), attempt %d of at most %d", target.id, last, attempt + 1,
+                        retry.total)
+            if attempt + 1 < limit:
                 pause = min(retry.backoff_seconds * 2 ** (attempt - done), MAX_BACKOFF_SECONDS)
                 if wait(pause):  # stopping: leave it for the next run
                     break
@@ -158,13 +164,14 @@ def notify(engine: Engine, *, canary_key: str, change_key: str, workspace: str,
     return out
 
 
-def redeliver(engine: Engine, to: Sequence[Target], retry: Retry, stop: threading.Event | None = None,
-              post: Callable[..., None] = post_json) -> int:
-    """One more attempt for each recorded failure that has attempts left; returns how many were sent."""
+def redeliver(engine: Engine, to: Sequence[Target], retry: Retry, *, cycle_began: datetime,
+              stop: threading.Event | None = None, post: Callable[..., None] = post_json) -> int:
+    """One more attempt for each failure recorded before this cycle began that has attempts left;
+    returns how many were sent."""
     stop = stop or threading.Event()
     by_id = {t.id: t for t in to}
     with engine.connect() as conn:
-        rows = retryable_deliveries(conn, retry.attempts, datetime.now(UTC) - LEFT_BEHIND)
+        rows = retryable_deliveries(conn, retry.total, cycle_began, datetime.now(UTC) - LEFT_BEHIND)
     sent = 0
     for row in rows:
         target = by_id.get(row["target"])

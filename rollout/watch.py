@@ -235,7 +235,8 @@ def run_cycle(read: Engine, write: Engine, config: WatchConfig, *, now: datetime
               post: Callable[..., None] = post_json) -> list[Outcome]:
     """One pass over every active canary (stops between canaries when `stop` is set)."""
     stop = stop or threading.Event()
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    began = datetime.now(UTC)  # the wall clock of the delivery rows (`now` may be a chosen moment)
+    now = (now or began).astimezone(UTC)
     rules = rules or load_rules()
     ensure_state_schema(write)  # the tables it reads even in a dry run (`canarywatch migrate` makes them too)
     canaries = active_now(read, now)
@@ -253,7 +254,7 @@ def run_cycle(read: Engine, write: Engine, config: WatchConfig, *, now: datetime
         log.info("%s", outcome.line())
         outcomes.append(outcome)
     if config.targets and not config.dry_run and not stop.is_set():
-        redeliver(write, config.targets, config.retry, stop, post)
+        redeliver(write, config.targets, config.retry, cycle_began=began, stop=stop, post=post)
     return outcomes
 
 

@@ -201,26 +201,36 @@ def test_a_receiver_that_fails_is_retried_and_the_success_recorded(backend):
     assert (deliveries["generic"]["state"], deliveries["generic"]["attempts"]) == ("sent", 1)
 
 
-def test_a_receiver_that_is_down_is_retried_recorded_and_sent_later_once(backend):
+def test_a_receiver_that_is_down_is_retried_and_recorded_for_the_overview(backend):
     from queries.filters import Window
     from queries.watch import delivery_failures
 
     plant(backend, "regression")
     down = closed_port_url().rsplit("/", 1)[0]
-    config = config_for(down)
-    run_cycle(backend.read, backend.write, config, now=NOW)
-    failed = rows(backend, notification_delivery)
+    run_cycle(backend.read, backend.write, config_for(down), now=NOW)
     refused = ("failed", 3, "ConnectionRefusedError")
-    assert [(d["state"], d["attempts"], d["lastError"]) for d in failed] == [refused, refused]
+    assert [(d["state"], d["attempts"], d["lastError"]) for d in rows(backend, notification_delivery)] == [
+        refused, refused]
     with backend.read.connect() as conn:
         shown = delivery_failures(conn, Window(NOW - timedelta(days=400), NOW + timedelta(days=400)))
     assert len(shown) == 2 and set(shown["last_error"]) == {"ConnectionRefusedError"}
+    assert set(shown["workspace"]) == {CANARY}
     assert down not in shown.to_csv()  # a target is named by kind and hash, never by its URL
-    # attempts exhausted: a later cycle does not post again; with attempts left it would, once
-    with receiver() as r:
-        moved = config_for(r.url)
-        run_cycle(backend.read, backend.write, moved, now=NOW + timedelta(seconds=INTERVAL))
-        assert r.posts == []
+
+
+def test_a_failed_delivery_is_sent_once_by_a_later_cycle(backend):
+    plant(backend, "regression")
+    with receiver(fail_first=6) as r:  # every post of the first cycle fails (3 per target)
+        config = config_for(r.url)
+        run_cycle(backend.read, backend.write, config, now=NOW)
+        assert [d["state"] for d in rows(backend, notification_delivery)] == ["failed", "failed"]
+        assert {d["lastError"] for d in rows(backend, notification_delivery)} == {"HTTP 500"}
+        for k in (1, 2):  # the canary looks the same: no new change, only the redelivery
+            run_cycle(backend.read, backend.write, config, now=NOW + timedelta(seconds=k * INTERVAL))
+        assert [p["status"] for p in r.posts] == [500] * 6 + [200, 200]
+        assert len(r.bodies("/generic")) == 1 and len(r.bodies("/slack")) == 1
+    assert [(d["state"], d["attempts"], d["lastError"]) for d in rows(backend, notification_delivery)] == [
+        ("sent", 4, None), ("sent", 4, None)]
 
 
 def test_no_personal_data_in_payloads_stored_status_or_deliveries(backend):
