@@ -138,34 +138,29 @@ def _engine(url: str | None):
     return read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)
 
 
-def _log_results(args: argparse.Namespace, rules, start: datetime, end: datetime):
-    from analysis.logsignals import LogMapping, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
+def _read_logs(args: argparse.Namespace):
+    """The export parsed once (a watch re-judges the same parse at every look), through the canary service."""
+    from services.canary import LogExportError, parse_logs
 
     if args.logs is None:
-        return [], None
+        return None
     try:
         data = args.logs.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read the log export {args.logs}: {exc.strerror}") from None
     try:
-        mapping = guess_mapping(header_keys(data, fmt=args.log_format))
-    except ValueError as exc:
-        if not (args.log_timestamp and args.log_message):
-            raise UsageError(f"{exc} (use --log-timestamp and --log-message)") from None
-        mapping = LogMapping()
-    overrides = {k: v for k, v in (("timestamp", args.log_timestamp), ("message", args.log_message),
-                                   ("source", args.log_source)) if v}
-    mapping = LogMapping(**{**mapping.__dict__, **overrides})
-    parse = parse_log_export(data, mapping, fmt=args.log_format)
-    return evaluate_log_rules(parse, rules.for_source("logs"), start=start, end=end), parse
+        return parse_logs(data, fmt=args.log_format, timestamp=args.log_timestamp, message=args.log_message,
+                          source=args.log_source)
+    except LogExportError as exc:
+        raise UsageError(f"{exc} (use --log-timestamp and --log-message)") from None
 
 
-def _evaluate_once(args: argparse.Namespace, rules, end: datetime, *, sequential: bool):
-    """One look: gather the window, evaluate the log rules, report (the packet) on the chosen intervals."""
-    from analysis.canary_report import report
+def _evaluate_once(args: argparse.Namespace, rules, end: datetime, parse, *, sequential: bool):
+    """One look: gather and judge the window through the canary service (the page uses the same one)."""
     from queries import events
-    from queries.canary import CanarySpec, gather
+    from queries.canary import CanarySpec
     from queries.filters import FilterError, Window
+    from services.canary import run
 
     engine = _engine(args.database_url)
     try:
@@ -177,18 +172,15 @@ def _evaluate_once(args: argparse.Namespace, rules, end: datetime, *, sequential
                 if latest.empty:
                     raise UsageError("no enabling change for these workspaces in the audit log: pass --split")
                 split = latest.iloc[0]["changed_at"].to_pydatetime()
-            spec = CanarySpec(tuple(args.workspace), split, end)
-            inputs = gather(conn, spec)
+            result = run(conn, CanarySpec(tuple(args.workspace), split, end), rules, parse=parse, field=args.field,
+                         sequential=sequential)
     except FilterError as exc:
         raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise UsageError(f"database unreachable or refused the query ({type(exc).__name__})") from None
     finally:
         engine.dispose()
-    log_results, parse = _log_results(args, rules, spec.split, spec.end)
-    evaluation, packet = report(inputs, rules, log_results=log_results, field=args.field, sequential=sequential,
-                                malformed_log_lines=None if parse is None else parse.malformed)
-    return evaluation, packet, parse
+    return result.evaluation, result.packet
 
 
 def _write(args: argparse.Namespace, packet) -> None:
@@ -211,11 +203,12 @@ def check(args: argparse.Namespace) -> int:
         raise UsageError(f"rules: {exc}") from None
     if args.watch is not None and args.end is not None:
         raise UsageError("--watch evaluates the window ending now: drop --end")
+    parse = _read_logs(args)
     look = 0
     while True:
         look += 1
         end = args.end or datetime.now(UTC)
-        evaluation, packet, parse = _evaluate_once(args, rules, end, sequential=args.watch is not None)
+        evaluation, packet = _evaluate_once(args, rules, end, parse, sequential=args.watch is not None)
         verdict = evaluation.verdict
         if args.watch is None:
             break

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from analysis.canary_inputs import SideTotals
+from analysis.canary.inputs import SideTotals
 from analysis.rules import RuleResult, display
 
 DELTA_COLUMNS = ("metric", "verdict", "critical", "baseline", "measured", "delta", "ci_low", "ci_high", "p_value",
@@ -63,7 +63,7 @@ class PacketInput:
     baseline_start: datetime
     overall: str  # PASS | MARGINAL | FAIL | INSUFFICIENT_DATA
     score: float | None
-    metrics: Sequence[Any]  # analysis.canary_verdicts.MetricVerdict
+    metrics: Sequence[Any]  # analysis.canary.verdicts.MetricVerdict
     rules: Sequence[RuleResult]
     before: SideTotals
     after: SideTotals

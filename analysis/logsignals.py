@@ -238,7 +238,7 @@ def _jsonl_rows(text: str, limit: int | None = None) -> Iterator[tuple[int, dict
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict | None]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # a broken quote is malformed
     while True:
         try:
             row = next(reader)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from analysis.canary_active import ActiveCanary
+from analysis.canary.active import ActiveCanary
 from auth.roles import OPERATORS
 from queries.canary import CanarySpec
 from queries.filters import FilterError
@@ -112,9 +112,8 @@ def results() -> None:
         st.error(f"{exc}.")
         return
     with layout.section("Canary evaluation"):
-        logs, parse = canary.log_results(upload, spec)
-        inputs, evaluation, packet = canary.evaluate(spec, logs, field=field, sequential=True,
-                                                     malformed_log_lines=None if parse is None else parse.malformed)
+        parse = canary.log_parse(upload)
+        inputs, evaluation, packet = canary.evaluate(spec, parse, field=field, sequential=True)
         watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))
         if confounded:
@@ -126,6 +125,7 @@ def results() -> None:
         canary_view.control(inputs, label)
         st.subheader("When a rule trips: rollback")
         canary_view.rollback(evaluation, spec, watched, user.roles, confounded)
+        canary_view.trajectories(evaluation, inputs)
         st.subheader("Metrics")
         canary_view.metrics_table(evaluation)
         st.subheader("Rollback rules (the canary workspace)")

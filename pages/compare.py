@@ -75,4 +75,8 @@ with layout.section("Comparison"):
                    "0.01 buckets: exact at the stored precision.")
     st.subheader("Delta table")
     canary_view.metrics_table(evaluation)
+    canary_view.control(inputs, label)
+    st.subheader("Rollback rules")  # the rules the verdict line names, in the same units as the packet
+    canary_view.rules_table(evaluation)
+    canary_view.platform_health(evaluation)
     canary_view.download(packet, key="cw_compare_download")

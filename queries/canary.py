@@ -23,19 +23,29 @@ from db.catalog import ROLLOUT_FIELDS
 from queries import bundle, drafts, events, offload, overseer, revision, settings
 from queries.filters import FilterError, Window, as_utc
 
+TRAJECTORY = None  # marks the rate series bucketed for the delta-over-time charts (trajectory_bucket)
 #: name -> (query, options): what each side of the comparison needs
 SIDE_QUERIES = {
     "volume": (drafts.evaluated_volume, {}),
-    "needs_review": (drafts.needs_review_series, {"bucket_seconds": 86400}),
+    "needs_review": (drafts.needs_review_series, {"bucket_seconds": TRAJECTORY}),
     "confidence": (drafts.confidence_histogram, {"width": 0.01}),
-    "gate": (overseer.gate_decision_series, {"bucket_seconds": 86400}),
-    "booking_gate": (overseer.booking_gate_series, {"bucket_seconds": 86400}),
+    "gate": (overseer.gate_decision_series, {"bucket_seconds": TRAJECTORY}),
+    "booking_gate": (overseer.booking_gate_series, {"bucket_seconds": TRAJECTORY}),
     "revision": (revision.revision_series, {"bucket_seconds": 86400}),
     "revise_calls": (revision.revise_latency_histogram, {}),
     "revise_series": (revision.revise_error_series, {"bucket_seconds": 1800}),
     "loops": (revision.revision_loop_counts, {}),
-    "bundle": (bundle.bundle_series, {"bucket_seconds": 86400}),
+    "bundle": (bundle.bundle_series, {"bucket_seconds": TRAJECTORY}),
 }
+#: the bucket of the trajectory series: the finest of these giving at most TRAJECTORY_POINTS points
+TRAJECTORY_BUCKETS = (300, 900, 3600, 3 * 3600, 6 * 3600, 86400)
+TRAJECTORY_POINTS = 96
+
+
+def trajectory_bucket(spec: CanarySpec) -> int:
+    """Sums do not depend on the bucket; only the resolution of the delta-over-time charts does."""
+    seconds = spec.duration.total_seconds()
+    return next((b for b in TRAJECTORY_BUCKETS if seconds / b <= TRAJECTORY_POINTS), TRAJECTORY_BUCKETS[-1])
 QUEUE_SLICE_SECONDS = 300  # the queue rule judges growth in 5-minute steps
 FUNCTION_SLICE_SECONDS = 3600  # failure ratios per function-hour (fewer runs than that are noise)
 SIDES = ("canary_before", "canary_after", "others_before", "others_after")
@@ -85,6 +95,7 @@ class CanaryInputs:
     health: dict[str, pd.DataFrame] = field(default_factory=dict)  # platform-wide offload health, canary window
     workspace_health: dict[str, pd.DataFrame] = field(default_factory=dict)  # the canary workspaces' webhooks
     excluded: dict[str, str] = field(default_factory=dict)  # workspace -> why it is not in the control
+    bucket_seconds: int = 86400  # of the trajectory series (trajectory_bucket)
 
     def side(self, name: str) -> dict[str, pd.DataFrame]:
         return self.frames[name]
@@ -94,6 +105,10 @@ def windows(spec: CanarySpec, others: tuple[str, ...]) -> dict[str, Window | Non
     other = (lambda w: Window(w.start, w.end, others, w.channel)) if others else (lambda w: None)
     return {"canary_before": spec.before, "canary_after": spec.after,
             "others_before": other(spec.before), "others_after": other(spec.after)}
+
+
+def _options(options: dict, bucket_seconds: int) -> dict:
+    return {k: (bucket_seconds if k == "bucket_seconds" and v is TRAJECTORY else v) for k, v in options.items()}
 
 
 def not_clean(changes: pd.DataFrame, canary: tuple[str, ...]) -> dict[str, str]:
@@ -133,7 +148,9 @@ def gather(conn: Connection, spec: CanarySpec) -> CanaryInputs:
         "webhook_flow": offload.webhook_flow_series(conn, spec.after, bucket_seconds=QUEUE_SLICE_SECONDS),
         "webhook_backlog": offload.webhook_backlog_at_start(conn, spec.after),
     }
+    inputs.bucket_seconds = trajectory_bucket(spec)
     for side, window in windows(spec, others).items():
-        inputs.frames[side] = {name: (func(conn, window, **options) if window is not None else pd.DataFrame())
+        inputs.frames[side] = {name: (func(conn, window, **_options(options, inputs.bucket_seconds))
+                                      if window is not None else pd.DataFrame())
                                for name, (func, options) in SIDE_QUERIES.items()}
     return inputs

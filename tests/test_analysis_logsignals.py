@@ -345,3 +345,34 @@ def test_classify(message, route, status, expected):
 def test_error_level_marks_a_family_failure():
     assert classify("something broke", "/api/inbox/x", "", "ERROR") == ("inbox_failure",)
     assert classify("something broke", "/api/inbox/x", "", "info") == ()
+
+
+# --- hostile uploads: counted as malformed, never a traceback (issue 10) ----------------------------
+
+def _good(second: int) -> str:
+    return (f'{{"timestamp": "2026-02-18T12:00:{second:02d}Z", "message": "Task timed out after 60 seconds", '
+            f'"path": "/api/webhooks/inboxxia"}}')
+
+
+def test_deeply_nested_json_lines_are_malformed_not_a_recursion_error():
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000  # json raises RecursionError on this
+    moderately = '{"timestamp": "2026-02-18T12:00:05Z", "message": "x", "n": ' + '{"b": ' * 40 + "1" + "}" * 41
+    text = "\n".join([_good(1), deep, moderately, _good(2)])
+    mapping = guess_mapping(header_keys(text))
+    parse = parse_log_export(text, mapping)
+    assert (parse.lines, parse.malformed, parse.malformed_lines) == (4, 2, (2, 3))
+    assert len(parse.events) == 2
+
+
+def test_a_binary_file_is_counted_malformed_not_a_csv_error():
+    binary = bytes(range(256)) * 64 + b"\x00\x00\n\x00,\x00\n" * 10
+    with pytest.raises(ValueError):  # no timestamp/message header to guess: a clear message, no csv.Error
+        guess_mapping(header_keys(binary))
+    parse = parse_log_export(binary, LogMapping(timestamp="timestamp", message="message"), fmt="csv")
+    assert parse.malformed == parse.lines and parse.events == ()
+
+
+def test_a_csv_with_a_broken_quote_counts_the_bad_rows():
+    text = 'timestamp,message\n2026-02-18T12:00:01Z,"ok"\n2026-02-18T12:00:02Z,"unterminated\n'
+    parse = parse_log_export(text, guess_mapping(header_keys(text)))
+    assert parse.lines == 2 and parse.malformed == 1 and len(parse.events) == 1

@@ -17,9 +17,9 @@ from datetime import timedelta
 
 import pytest
 
-from analysis.canary_report import report
-from analysis.canary_stats import Rate, diff_in_diff
-from analysis.canary_verdicts import CONTROL, OWN_PAST, Overall
+from analysis.canary.report import report
+from analysis.canary.stats import Rate, diff_in_diff
+from analysis.canary.verdicts import CONTROL, OWN_PAST, Overall
 from analysis.rules import RuleStatus, evaluate_delta, load_rules
 from demo.schema import clear_all
 from queries.canary import CanarySpec, gather

@@ -4,8 +4,8 @@ platform's queue rule for everyone, and never FAILs another canary (PLATFORM_INC
 
 from datetime import timedelta
 
-from analysis.canary_report import report
-from analysis.canary_verdicts import Overall
+from analysis.canary.report import report
+from analysis.canary.verdicts import Overall
 from analysis.rules import RuleStatus, load_rules
 from queries.canary import CanarySpec, gather
 

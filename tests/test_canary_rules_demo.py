@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from analysis.canary_inputs import side_totals
-from analysis.canary_rules import evaluate_database_rules
+from analysis.canary.inputs import side_totals
+from analysis.canary.rules import evaluate_database_rules
 from analysis.rules import RuleStatus, load_rules
 from queries.canary import CanarySpec, gather
 

@@ -9,10 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from analysis.canary_inputs import side_totals
-from analysis.canary_rules import signal_delta
-from analysis.canary_stats import Verdict
-from analysis.canary_verdicts import RATE_METRICS, Settings, rate_verdict
+from analysis.canary.inputs import side_totals
+from analysis.canary.rules import signal_delta
+from analysis.canary.stats import Verdict
+from analysis.canary.verdicts import RATE_METRICS, Settings, rate_verdict
 
 EMPTY = side_totals({})
 LOOKS, PER_LOOK, CANARIES, P = 40, 25, 300, 0.10

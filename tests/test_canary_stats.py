@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.canary_stats import (
+from analysis.canary.stats import (
     Rate,
     compare_histograms,
     compare_two_rates,
@@ -101,3 +101,25 @@ def test_holm_on_four_p_values():
     rejected = holm({"a": 0.02, "b": 0.01, "c": 0.03, "d": 0.2, "e": None})
     assert rejected == {"a": False, "b": True, "c": False, "d": False, "e": False}
     assert holm({"a": 0.01, "b": 0.015}) == {"a": True, "b": True}
+
+
+def _bucketed(values: np.ndarray) -> dict[int, int]:
+    keys, counts = np.unique(np.floor(values / 0.01).astype(int), return_counts=True)
+    return {int(k): int(c) for k, c in zip(keys, counts, strict=True)}
+
+
+def test_interpolated_hodges_lehmann_tracks_the_raw_samples_and_does_not_collapse():
+    """Continuous confidences bucketed at 0.01: the interpolated shift is within a few thousandths of
+    the raw-sample Hodges-Lehmann (brute force over all pairs); the bucket-rounded interval of samples
+    sharing a bucket collapses to [0, 0], the interpolated one does not."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.920, 0.940, 400)
+    y = rng.uniform(0.916, 0.936, 400)  # a true shift of -0.004, under one bucket
+    raw = float(np.median(np.subtract.outer(y, x)))
+    shift, (low, high) = hodges_lehmann(_bucketed(x), _bucketed(y), 0.01, interpolate=True)
+    assert abs(shift - raw) < 0.002 and low < raw < high
+    same_x, same_y = rng.uniform(0.9210, 0.9290, 300), rng.uniform(0.9205, 0.9285, 300)  # all in bucket 92
+    rounded, rounded_ci = hodges_lehmann(_bucketed(same_x), _bucketed(same_y), 0.01)
+    spread, (s_low, s_high) = hodges_lehmann(_bucketed(same_x), _bucketed(same_y), 0.01, interpolate=True)
+    assert rounded == 0.0 and rounded_ci == (0.0, 0.0)
+    assert s_low < spread < s_high and s_high - s_low > 0.0005

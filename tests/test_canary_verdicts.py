@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from analysis.canary import evaluate
-from analysis.canary_inputs import side_totals
-from analysis.canary_stats import Verdict
-from analysis.canary_verdicts import RATE_METRICS, Overall, Settings, judge, rate_verdict, score
+from analysis.canary.inputs import side_totals
+from analysis.canary.stats import Verdict
+from analysis.canary.verdicts import RATE_METRICS, Overall, Settings, judge, rate_verdict, score
 from analysis.rules import load_rules
 from queries.canary import CanarySpec, gather
 

@@ -5,12 +5,14 @@ rollback link to the toggle page only for a role that may open it."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analysis.rules import load_rules
 from auth.roles import Role
 from tests.auth_support import APP, auth_env, page_path, sign_in
 
@@ -109,6 +111,8 @@ def test_canary_page_judges_four_kinds_of_canary_for_each_role(app_on, demo_db, 
         assert toggle_links(app) == []  # the operator may not open the toggle page: no link, no crash
         assert f"2. Turn {REVISION} off for the canary workspace\\." in steps
     assert any("Control: " in m for m in markdown(app))
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    assert "needs_review_rate: DiD delta as the watch went on" in titles
 
     # 2. passing: the quiet workspace over the same window
     set_window(app, story.quiet, story.rollout_at, story.queue_episode_start - timedelta(hours=1))
@@ -137,10 +141,17 @@ def test_canary_page_opens_on_the_canary_in_the_address(app_on, demo_db):
 
 def test_compare_page_splits_at_an_audit_event(app_on):
     app = app_on(Role.ANALYST, "pages/compare.py")
-    assert [s.value for s in app.subheader] == ["Delta table"]
+    assert [s.value for s in app.subheader] == ["Delta table", "Rollback rules"]
     assert app.get("plotly_chart"), "ECDF and histogram overlays"
     table = app.dataframe[0].value
     assert set(table["metric"]) >= {"needs_review_rate", "auto_send_confidence", "revision_at_most_once"}
+    rules = app.dataframe[1].value
+    head = next(m for m in markdown(app) if m.startswith("## :"))
+    reason = markdown(app)[markdown(app).index(head) + 1]
+    if "rollback rule tripped: " in reason:  # every rule the verdict names is TRIPPED in the table shown
+        named = reason.split("rollback rule tripped: ", 1)[1].split(", ")
+        titles = {r.id: r.title for r in load_rules()}
+        assert set(rules.loc[rules["rule"].isin([titles[n] for n in named]), "status"]) == {"TRIPPED"}
 
 
 def test_canary_page_with_the_database_down_says_so(monkeypatch, demo_db):

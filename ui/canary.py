@@ -12,20 +12,19 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analysis.canary import Evaluation
-from analysis.canary_active import ActiveCanary, active_canaries
-from analysis.canary_report import canary_field, report
+from analysis.canary.active import ActiveCanary, active_canaries
+from analysis.canary.report import canary_field
 from analysis.evidence import Packet
-from analysis.logsignals import LogMapping, LogParse, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
-from analysis.rules import RuleResult, load_rules
+from analysis.logsignals import LogParse
+from analysis.rules import load_rules
 from queries import events, settings
 from queries.canary import CanaryInputs, CanarySpec, gather
 from queries.filters import FilterError, Window
 from rollout.views import record_view, window_key
+from services.canary import LOG_LIMIT_MB, LogExportError, judge, parse_logs
 from ui.context import app_context
 from ui.data import TTL_SECONDS, DataUnavailable, cached
 
-#: the largest runtime log export the page parses (stated on the page)
-LOG_LIMIT_MB = 256
 #: how far back the audit log is read for the enabling changes of the active canaries
 HISTORY = timedelta(days=3650)
 
@@ -41,8 +40,7 @@ def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel
         return gather(conn, CanarySpec(workspaces, split, end, channel))
 
 
-def evaluate(spec: CanarySpec, log_results: tuple[RuleResult, ...] = (), *, field: str | None = None,
-             malformed_log_lines: int | None = None,
+def evaluate(spec: CanarySpec, parse: LogParse | None = None, *, field: str | None = None,
              sequential: bool = False) -> tuple[CanaryInputs, Evaluation, Packet]:
     """`sequential`: always-valid intervals for a page that re-evaluates (the canary watch); the
     fixed-horizon tests for a one-off pre/post compare."""
@@ -50,8 +48,7 @@ def evaluate(spec: CanarySpec, log_results: tuple[RuleResult, ...] = (), *, fiel
         inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel)
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The canary data could not be read ({type(exc).__name__}).") from None
-    evaluation, packet = report(inputs, rules(), log_results=log_results, field=field,
-                                malformed_log_lines=malformed_log_lines, sequential=sequential)
+    evaluation, packet = judge(inputs, rules(), parse=parse, field=field, sequential=sequential)
     return inputs, evaluation, packet
 
 
@@ -131,10 +128,9 @@ def _parsed(content_hash: str, _data: bytes) -> LogParse | str:
     """The parse of one export, shared by every refresh and session that uploads the same bytes
     (keyed by the content hash; the bytes themselves are not hashed again by Streamlit)."""
     try:
-        mapping = guess_mapping(header_keys(_data))
-    except ValueError as exc:
+        return parse_logs(_data)
+    except LogExportError as exc:
         return f"Log export not used: {exc}."
-    return parse_log_export(_data, LogMapping(**mapping.__dict__))
 
 
 def _content_hash(upload) -> str:
@@ -146,15 +142,15 @@ def _content_hash(upload) -> str:
     return hashes[upload.file_id]
 
 
-def log_results(upload, spec: CanarySpec) -> tuple[tuple[RuleResult, ...], LogParse | None]:
-    """The log rules on an uploaded export: parsed once per content, size-limited, never a traceback."""
+def log_parse(upload) -> LogParse | None:
+    """The uploaded export's parse: once per content, size-limited, never a traceback."""
     if upload is None:
-        return (), None
+        return None
     if upload.size > LOG_LIMIT_MB * 1024 * 1024:
         st.warning(f"Log export not used: {upload.size / 1024 / 1024:.0f} MB is over the {LOG_LIMIT_MB} MB limit.")
-        return (), None
+        return None
     parse = _parsed(_content_hash(upload), upload.getvalue())
     if isinstance(parse, str):
         st.warning(parse)
-        return (), None
-    return tuple(evaluate_log_rules(parse, rules().for_source("logs"), start=spec.split, end=spec.end)), parse
+        return None
+    return parse

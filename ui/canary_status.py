@@ -8,7 +8,7 @@ from datetime import UTC
 
 import streamlit as st
 
-from analysis.canary_active import ActiveCanary
+from analysis.canary.active import ActiveCanary
 from auth.roles import Role
 from ui import canary, filters
 from ui.data import DataUnavailable

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.canary import Evaluation
-from analysis.canary_stats import Verdict
+from analysis.canary.stats import Verdict
+from analysis.canary.trajectory import RATE_FRAMES, did_trajectory
 from analysis.evidence import Packet
 from analysis.rules import RuleResult, RuleStatus, display
 from auth.roles import Role
@@ -151,6 +153,45 @@ def rollback(evaluation: Evaluation, spec: CanarySpec, field: str | None, roles:
             st.caption(f"Watch to confirm the rollback worked: {plain(watch_after_rollback(changed))}.")
     if not may_toggle:
         st.caption("A super admin flips the workspace toggle on the Rollout toggles page.")
+
+
+def trajectory_figure(points: pd.DataFrame, *, title: str, threshold: float, split) -> go.Figure:
+    """The delta (percentage points) over the watch, its always-valid band, the rule's limit, the split."""
+    x = list(points["at"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(points["hi"] * 100) + list(points["lo"] * 100)[::-1],
+                             fill="toself", line={"width": 0}, fillcolor="rgba(99,110,250,0.2)",
+                             name="always-valid 95% interval", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=points["delta"] * 100, mode="lines+markers", name="DiD delta"))
+    fig.add_hline(y=threshold * 100, line_dash="dash", line_color="red", annotation_text="rollback limit")
+    fig.add_hline(y=0, line_color="gray", line_width=1)
+    fig.add_vline(x=split, line_dash="dot", line_color="gray")
+    fig.update_layout(title={"text": title, "x": 0}, yaxis_title="delta (pts)", xaxis_title="UTC",
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=300, showlegend=False)
+    return fig
+
+
+def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
+    """One chart per deciding rate rule with data: how its delta and interval moved as the watch went on."""
+    shown = 0
+    for result in evaluation.verdict.workspace_rules:
+        rule = result.rule
+        if rule.signal not in RATE_FRAMES or not rule.comparison.startswith("vs_baseline") \
+                or result.status is RuleStatus.NO_DATA:
+            continue
+        points = did_trajectory(inputs.frames, rule.signal, split=inputs.spec.split, end=inputs.spec.end,
+                                bucket_seconds=inputs.bucket_seconds)
+        if points.empty:
+            continue
+        sign = 1 if rule.comparison.endswith("increase") else -1
+        st.plotly_chart(trajectory_figure(points, title=f"{rule.signal}: DiD delta as the watch went on",
+                                          threshold=sign * rule.threshold, split=inputs.spec.split),
+                        width="stretch", key=f"cw_traj_{rule.id}")
+        shown += 1
+    if shown:
+        st.caption("Each point: the canary's [split, t) against its mirrored baseline, minus the control's change, "
+                   f"at {inputs.bucket_seconds // 60}-minute resolution, with the always-valid interval that "
+                   "stays valid however often the page looks.")
 
 
 def download(packet: Packet, key: str) -> None:

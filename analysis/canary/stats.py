@@ -164,9 +164,17 @@ def _weighted_quantile_index(cumulative: np.ndarray, rank: float) -> int:
     return int(np.searchsorted(cumulative, rank, side="left"))
 
 
-def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float) -> tuple[float, tuple[float, float]]:
+def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float, *,
+                   interpolate: bool = False) -> tuple[float, tuple[float, float]]:
     """Median of all pairwise differences b - a, from the histograms (a convolution of the counts), with
-    the distribution-free interval at the normal-approximation critical rank."""
+    the distribution-free interval at the normal-approximation critical rank.
+
+    interpolate=False treats each bucket as one value (exact when the data has the bucket's precision).
+    interpolate=True treats the values as spread evenly within their buckets, so a pairwise difference
+    counted in difference-bucket d lies evenly in [(d - 1/2) w, (d + 1/2) w): the order statistics are
+    read off the linearly interpolated cumulative count. Confidences are stored finer than 0.01, so
+    this is what the evidence packet uses: the shift is not rounded to the bucket and its interval does
+    not collapse to [0, 0] when most pairs share a bucket."""
     lo_a, lo_b = min(a), min(b)
     ca = np.zeros(max(a) - lo_a + 1)
     cb = np.zeros(max(b) - lo_b + 1)
@@ -181,7 +189,12 @@ def hodges_lehmann(a: Mapping[int, int], b: Mapping[int, int], width: float) -> 
     total = n1 * n2
 
     def diff_at(rank: float) -> float:
-        return (offset + _weighted_quantile_index(cumulative, rank)) * width
+        index = _weighted_quantile_index(cumulative, rank)
+        if not interpolate:
+            return (offset + index) * width
+        below = cumulative[index - 1] if index else 0.0
+        within = (rank - 0.5 - below) / counts[index]  # the rank's position inside its bucket, 0..1
+        return (offset + index - 0.5 + min(max(within, 0.0), 1.0)) * width
 
     shift = diff_at((total + 1) / 2) if total % 2 else (diff_at(total / 2) + diff_at(total / 2 + 1)) / 2
     c = max(1, math.floor(total / 2 - Z95 * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)))
@@ -204,7 +217,7 @@ def compare_histograms(baseline: Mapping[int, int], canary: Mapping[int, int], w
     x, y = expand(baseline, width), expand(canary, width)
     ks = stats.ks_2samp(x, y, method="asymp")
     mw = stats.mannwhitneyu(y, x, alternative="two-sided", method="asymptotic", use_continuity=True)
-    shift, ci = hodges_lehmann(baseline, canary, width)
+    shift, ci = hodges_lehmann(baseline, canary, width, interpolate=True)
     return DistributionTest(len(x), len(y), float(x.mean()), float(y.mean()), float(ks.statistic),
                             float(ks.pvalue), float(stats.wasserstein_distance(x, y)), psi(baseline, canary),
                             float(mw.statistic), float(mw.pvalue), shift, ci)

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from analysis.canary_inputs import SideTotals
-from analysis.canary_rules import sequential_delta, trials_for
-from analysis.canary_stats import (
+from analysis.canary.inputs import SideTotals
+from analysis.canary.rules import sequential_delta, trials_for
+from analysis.canary.stats import (
     Rate,
     RateTest,
     Sums,
@@ -193,7 +193,7 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
     if others_before is not None and others_after is not None:
         ob = Rate(getattr(others_before, metric.successes), getattr(others_before, metric.trials))
         oa = Rate(getattr(others_after, metric.successes), getattr(others_after, metric.trials))
-        if ob.trials and oa.trials:
+        if min(ob.trials, oa.trials) >= s.min_rate_n:  # the same control rule as analysis/canary/rules.py
             test, against = diff_in_diff(cb, ca, ob, oa), CONTROL
         else:
             test = compare_two_rates(cb, ca)
@@ -207,7 +207,7 @@ def rate_verdict(metric: RateMetric, before: SideTotals, after: SideTotals, othe
                          s.rate_tolerance, metric.critical, reason, cb.trials, ca.trials, metric.bad, against=against)
 
 
-#: metric -> the signal name analysis/canary_rules.py computes its delta under
+#: metric -> the signal name analysis/canary/rules.py computes its delta under
 RATE_SIGNAL = {"needs_review_rate": "needs_review_rate", "gate_revise_rate": "gate_revise_rate",
                "bundle_truncation_rate": "bundle_truncation_rate",
                "booking_gate_deny_rate": "booking_gate_deny_error_rate",
@@ -219,8 +219,9 @@ def _sequential_verdict(name: str, signal: str, bad: str, critical: bool, before
                         measured: float | None, baseline: float | None, tolerance: float) -> MetricVerdict:
     """HIGH/LOW when the always-valid interval lies wholly beyond the tolerance."""
     n_before, n_after = trials_for(signal, before), trials_for(signal, after)
+    need = s.min_distribution_n if signal == "auto_send_confidence_mean" else s.min_rate_n
     control = (others_before is not None and others_after is not None
-               and min(trials_for(signal, others_before), trials_for(signal, others_after)) > 0)
+               and min(trials_for(signal, others_before), trials_for(signal, others_after)) >= need)
     test = sequential_delta(signal, before, after, others_before, others_after, control=control,
                             alpha=s.alpha_each)
     if test is None:

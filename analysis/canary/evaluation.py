@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.canary_inputs import SideTotals, side_totals
-from analysis.canary_rules import evaluate_database_rules
-from analysis.canary_verdicts import CanaryVerdict, Settings, judge
+from analysis.canary.inputs import SideTotals, side_totals
+from analysis.canary.rules import evaluate_database_rules
+from analysis.canary.verdicts import CanaryVerdict, Settings, judge
 from analysis.rules import RuleResult, RuleSet
 
 

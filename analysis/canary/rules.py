@@ -1,6 +1,6 @@
 """The database rollback rules evaluated on a canary window (the thresholds live in default_rules.toml).
 
-Pure: the signal values come from the totals of each side (analysis/canary_inputs.py) and from the
+Pure: the signal values come from the totals of each side (analysis/canary/inputs.py) and from the
 series (function failure ratio per slice, webhook queue depth per slice) computed by the caller, per
 scope. A vs_baseline rule is judged on the difference-in-differences delta (canary change minus the
 clean control's change) with its 95% interval, so a shift every workspace saw does not trip it;
@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from analysis.canary_inputs import SideTotals
-from analysis.canary_stats import (
+from analysis.canary.inputs import SideTotals
+from analysis.canary.stats import (
     Rate,
     RateTest,
     Sums,
@@ -25,8 +25,15 @@ from analysis.canary_stats import (
 from analysis.rules import RuleResult, RuleSet, evaluate_delta, evaluate_slices, evaluate_threshold
 from analysis.sequential import Moments, SequentialInterval, did_mean_cs, did_rate_cs, mean_delta_cs, rate_delta_cs
 
-#: a rate or mean from fewer observations than this reads as no data, so a rule cannot trip on noise
-MIN_OBSERVATIONS = 30
+#: a rate or mean from fewer observations than this reads as no data, so a rule cannot trip on noise;
+#: the same minimums as the metric verdicts (analysis/canary/verdicts.py Settings), so a rule never
+#: trips on a signal its metric calls INSUFFICIENT_DATA (one screen, one story)
+MIN_RATE_OBSERVATIONS = 150
+MIN_MEAN_OBSERVATIONS = 50
+
+
+def min_observations(signal: str) -> int:
+    return MIN_RATE_OBSERVATIONS if signal in RATE_SIGNAL_TOTALS else MIN_MEAN_OBSERVATIONS
 #: rate signal -> (successes, trials) SideTotals attributes
 RATE_SIGNAL_TOTALS = {
     "needs_review_rate": ("needs_review", "evaluated"),
@@ -38,8 +45,8 @@ RATE_SIGNAL_TOTALS = {
 OWN_PAST = "the canary's own past (no clean control)"
 
 
-def _enough(value: float | None, n: int) -> float | None:
-    return value if n >= MIN_OBSERVATIONS else None
+def _enough(value: float | None, n: int, signal: str) -> float | None:
+    return value if n >= min_observations(signal) else None
 
 
 def _rate(signal: str, totals: SideTotals) -> Rate:
@@ -49,7 +56,7 @@ def _rate(signal: str, totals: SideTotals) -> Rate:
 
 def _level(signal: str, totals: SideTotals) -> float | None:
     rate = _rate(signal, totals)
-    return _enough(rate.value, rate.trials)
+    return _enough(rate.value, rate.trials, signal)
 
 
 def _confidence(totals: SideTotals) -> Sums:
@@ -93,10 +100,11 @@ def signal_delta(signal: str, before: SideTotals, after: SideTotals, others_befo
     """(delta test, what it was taken against, the canary's baseline value) for a vs_baseline signal;
     the test is None when the canary has too little data on a side. `sequential`: the interval is an
     always-valid confidence sequence (the live watch) instead of the fixed-horizon one (a one-off compare)."""
-    if min(trials_for(signal, before), trials_for(signal, after)) < MIN_OBSERVATIONS:
+    need = min_observations(signal)
+    if min(trials_for(signal, before), trials_for(signal, after)) < need:
         return None, OWN_PAST, None
     control = (others_before is not None and others_after is not None
-               and min(trials_for(signal, others_before), trials_for(signal, others_after)) >= MIN_OBSERVATIONS)
+               and min(trials_for(signal, others_before), trials_for(signal, others_after)) >= need)
     if sequential:
         baseline = _rate(signal, before).value if signal in RATE_SIGNAL_TOTALS else _confidence(before).mean
         test = sequential_delta(signal, before, after, others_before, others_after, control=control, alpha=alpha)
@@ -119,8 +127,8 @@ def signal_values(after: SideTotals, before: SideTotals) -> dict[str, tuple[floa
     values: dict[str, tuple[float | None, float | None]] = {}
     for signal in RATE_SIGNAL_TOTALS:
         values[signal] = (_level(signal, after), _level(signal, before))
-    values["auto_send_confidence_mean"] = (_enough(after.confidence_mean, after.scored),
-                                           _enough(before.confidence_mean, before.scored))
+    values["auto_send_confidence_mean"] = (_enough(after.confidence_mean, after.scored, "auto_send_confidence_mean"),
+                                           _enough(before.confidence_mean, before.scored, "auto_send_confidence_mean"))
     values["revision_attempts_per_draft_max"] = (after.revision_attempts_per_draft_max, None)
     values["revision_error_count"] = (after.revise_errors_worst_30min, None)
     return values

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pandas as pd
 
-from analysis.canary import Evaluation, evaluate
-from analysis.canary_active import confounders, enabling_changes, utc
-from analysis.canary_inputs import side_totals
-from analysis.canary_verdicts import Settings
+from analysis.canary.active import confounders, enabling_changes, utc
+from analysis.canary.evaluation import Evaluation, evaluate
+from analysis.canary.inputs import side_totals
+from analysis.canary.verdicts import Settings
 from analysis.evidence import Packet, PacketInput, build_packet
 from analysis.queue import queue_depth_series, worst_failure_ratios
 from analysis.rules import RuleResult, RuleSet

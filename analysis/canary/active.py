@@ -98,4 +98,5 @@ def active_canaries(settings: pd.DataFrame, changes: pd.DataFrame, *, end: datet
             out.append(ActiveCanary(str(workspace), field, since, str(last["actor"]),
                                     confounders(changes, str(workspace), field, since, end)))
     far_past = datetime.min.replace(tzinfo=UTC)
-    return sorted(out, key=lambda c: (c.since or far_past, c.workspace, c.field), reverse=True)
+    by_name = sorted(out, key=lambda c: (c.workspace, c.field))
+    return sorted(by_name, key=lambda c: c.since or far_past, reverse=True)  # stable: newest first, then by name

@@ -1,0 +1,65 @@
+"""The one canary service the canary page and `canarywatch check` both use: read a runtime log export
+once, gather a window, judge it (log rules, database rules, metrics) and build the evidence packet.
+
+Before this, the page and the CLI each ran the log steps themselves; now both call `parse_logs` and
+`judge` (the page caches `gather` and the parse, the CLI calls `run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from analysis.canary.evaluation import Evaluation
+from analysis.canary.report import report
+from analysis.evidence import Packet
+from analysis.logsignals import LogMapping, LogParse, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
+from analysis.rules import RuleSet
+from queries.canary import CanaryInputs, CanarySpec, gather
+
+#: the largest runtime log export read (the page states it; bigger files are refused, not parsed)
+LOG_LIMIT_MB = 256
+
+
+class LogExportError(ValueError):
+    """A log export that cannot be used: the message says why (nothing was evaluated from it)."""
+
+
+def parse_logs(data: bytes, *, fmt: str = "auto", timestamp: str | None = None, message: str | None = None,
+               source: str | None = None) -> LogParse:
+    """Classify an export's lines (malformed lines counted, never raised); the columns guessed unless given."""
+    if len(data) > LOG_LIMIT_MB * 1024 * 1024:
+        raise LogExportError(f"{len(data) / 1024 / 1024:.0f} MB is over the {LOG_LIMIT_MB} MB limit")
+    try:
+        mapping = guess_mapping(header_keys(data, fmt=fmt))
+    except ValueError as exc:
+        if not (timestamp and message):
+            raise LogExportError(str(exc)) from None
+        mapping = LogMapping()
+    overrides = {k: v for k, v in (("timestamp", timestamp), ("message", message), ("source", source)) if v}
+    return parse_log_export(data, LogMapping(**{**mapping.__dict__, **overrides}), fmt=fmt)
+
+
+@dataclass(frozen=True)
+class CanaryRun:
+    inputs: CanaryInputs
+    evaluation: Evaluation
+    packet: Packet
+
+
+def judge(inputs: CanaryInputs, rules: RuleSet, *, parse: LogParse | None = None, field: str | None = None,
+          sequential: bool = False) -> tuple[Evaluation, Packet]:
+    """The log rules over the canary window, then the report; `sequential` for a watch that looks again."""
+    spec = inputs.spec
+    logs = () if parse is None else tuple(evaluate_log_rules(parse, rules.for_source("logs"), start=spec.split,
+                                                             end=spec.end))
+    return report(inputs, rules, log_results=logs, field=field, sequential=sequential,
+                  malformed_log_lines=None if parse is None else parse.malformed)
+
+
+def run(conn: Connection, spec: CanarySpec, rules: RuleSet, *, parse: LogParse | None = None,
+        field: str | None = None, sequential: bool = False) -> CanaryRun:
+    inputs = gather(conn, spec)
+    evaluation, packet = judge(inputs, rules, parse=parse, field=field, sequential=sequential)
+    return CanaryRun(inputs, evaluation, packet)
