@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
 
 
 class Status(StrEnum):
@@ -77,6 +78,8 @@ _PG = postgresql.dialect()
 
 def type_family(column_type) -> str:  # noqa: ANN001 - any SQLAlchemy type
     """The family a declared type belongs to, as PostgreSQL stores it (variants resolved)."""
+    if isinstance(column_type, TypeDecorator):  # e.g. an enum read as text: judged by what it stores
+        return type_family(column_type.impl_instance)
     impl = column_type.dialect_impl(_PG) if hasattr(column_type, "dialect_impl") else column_type
     for candidate in (impl, column_type):
         if isinstance(candidate, Enum):
@@ -153,6 +156,8 @@ def _compatible(expected: str, found: str) -> tuple[bool, str]:
         return True, ""
     if expected.startswith("enum:") and found == "text":
         return True, "text where upstream declares an enum (read as text either way)"
+    if expected == "text" and found.startswith("enum:"):
+        return True, ""  # an enum column canarywatch declares as text: read as text
     if {expected, found} == {"float", "numeric"}:
         return True, ""
     if expected.startswith("array:") and found.startswith("array:"):
@@ -217,7 +222,8 @@ def judge_enums(expected: Expected, found: Mapping[str, Sequence[str]]) -> list[
         missing = [label for label in labels if label not in have]
         extra = [label for label in have if label not in labels]
         if missing:
-            checks.append(Check("enum labels", Status.FAIL, f'"{name}" lacks {", ".join(missing)}',
+            unknown = f"; has {', '.join(extra)}, which canarywatch does not know" if extra else ""
+            checks.append(Check("enum labels", Status.FAIL, f'"{name}" lacks {", ".join(missing)}{unknown}',
                                 "upstream removed or renamed these labels: update db/upstream.py and the "
                                 "queries that filter on them"))
         elif extra:

@@ -85,6 +85,20 @@ def test_schema_judging_names_each_missing_or_incompatible_column():
     assert judge_schema(SMALL, [])[0].detail == 'table "T" is missing'
 
 
+def test_a_type_decorator_is_judged_by_what_it_stores():
+    from sqlalchemy import Column, Enum, MetaData, Table
+    from sqlalchemy.types import TypeDecorator
+
+    class EnumAsText(TypeDecorator):
+        impl = Enum("A", "B", name="Kind")
+        cache_ok = True
+
+    metadata = MetaData()
+    Table("T", metadata, Column("kind", EnumAsText()))
+    expected = expected_from_metadata(metadata)
+    assert expected.columns[0].family == "enum:Kind" and expected.enums == {"Kind": ("A", "B")}
+
+
 def test_an_enum_column_stored_as_text_is_compatible_with_a_note():
     found = [FoundColumn("T", "id", "text"), FoundColumn("T", "kind", "text"), FoundColumn("T", "at", "timestamp")]
     (check,) = judge_schema(SMALL, found)
@@ -273,6 +287,20 @@ def test_an_added_enum_label_passes_with_a_note(with_reader, monkeypatch, capsys
         "counted under its own name; add it to db/upstream.py)",
     ]
     assert code == 0
+
+
+def test_a_renamed_enum_label_fails_as_missing(with_reader, monkeypatch, capsys):
+    pg, reader = with_reader
+    pg.sql("""ALTER TYPE "BackgroundJobType" RENAME VALUE 'CONVERSATION_SYNC' TO 'CONVO_SYNC'""")
+    code, lines = doctor(monkeypatch, capsys, pg.url_for(reader), pg.url)
+    assert lines[1:4] == [
+        f"OK    enum labels: {N_ENUMS - 1} enum type(s) match exactly",
+        'FAIL  enum labels: "BackgroundJobType" lacks CONVERSATION_SYNC; has CONVO_SYNC, which canarywatch does '
+        "not know",
+        "      fix: upstream removed or renamed these labels: update db/upstream.py and the queries that filter "
+        "on them",
+    ]
+    assert code == 1
 
 
 def test_a_role_without_rights_fails_read_lead_and_write_checks(pg, monkeypatch, capsys):

@@ -24,8 +24,9 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules(queries.__path__))
 for _name in MODULES:
     importlib.import_module(f"queries.{_name}")
 
-# canary composes registered queries; summary and summary_spec serve them from stored days
-INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "summary", "summary_spec"}
+# canary composes registered queries; summary and summary_spec serve them from stored days;
+# schema_check (doctor) reads only the system catalogs
+INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "schema_check", "summary", "summary_spec"}
 WIDE = Window(at(days=-3), at(days=3))
 
 
