@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from analysis.canary_verdicts import CanaryVerdict
+from analysis.canary.verdicts import CanaryVerdict
 from analysis.rules import RuleStatus
 
 #: The actor of every automatic flip (audit log), and the prefix of the audited arming "field".

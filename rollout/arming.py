@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from analysis.canary_active import ActiveCanary, active_canaries
+from analysis.canary.active import ActiveCanary, active_canaries
 from analysis.watch_state import ARMING_FIELD_PREFIX, canary_key
 from auth.roles import Role
 from auth.session import User

@@ -1,8 +1,8 @@
 """`canarywatch watch`: evaluate every active canary each interval, store it, notify changes, roll back if armed.
 
 Each cycle takes the active canaries and evaluates each one exactly as the canary page does (the same
-active-canary logic, `queries.canary.gather` and `analysis.canary_report.report` on always-valid
-intervals, the packaged rules), then stores one `canary_evaluation` per canary and interval slot.
+active-canary logic and the one canary service, `services.canary.run`, on always-valid intervals with
+the packaged rules), then stores one `canary_evaluation` per canary and interval slot.
 
 Several replicas may run: on PostgreSQL a replica evaluates a (canary, slot) only while holding a
 session advisory lock keyed on it (a second replica skips it), and on every backend the unique
@@ -28,9 +28,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from analysis.canary import Evaluation
-from analysis.canary_active import ActiveCanary
-from analysis.canary_report import report
+from analysis.canary.active import ActiveCanary
+from analysis.canary.evaluation import Evaluation
 from analysis.evidence import Packet
 from analysis.rules import RuleSet, load_rules
 from analysis.watch_messages import Notice, canary_link, kinds, payload, tripped_rules
@@ -50,12 +49,13 @@ from auth.session import User
 from db.config import Settings
 from db.state import canary_evaluation, ensure_state_schema
 from queries import settings
-from queries.canary import CanarySpec, gather
+from queries.canary import CanarySpec
 from queries.filters import FilterError, Window, naive_utc
 from queries.watch import is_armed, previous_status, slot_done
 from rollout.arming import active_now
 from rollout.notify import Retry, Target, notify, post_json, redeliver, targets
 from rollout.service import StaleWrite, WriteRefused, set_toggle
+from services.canary import run as run_canary
 
 log = logging.getLogger("canarywatch.watch")
 WATCH_USER = User(WATCH_ACTOR, "canarywatch watch (armed automatic rollback)", frozenset({Role.SUPER_ADMIN}))
@@ -115,8 +115,8 @@ def evaluate_canary(read: Engine, canary: ActiveCanary, end: datetime,
     except FilterError:
         return None
     with read.connect() as conn:
-        inputs = gather(conn, spec)
-    return report(inputs, rules, field=canary.field, sequential=True)
+        done = run_canary(conn, spec, rules, field=canary.field, sequential=True)
+    return done.evaluation, done.packet
 
 
 @contextmanager
