@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn
 
 from db.catalog import KILL_SWITCH_NAMES, OTHER_BOOL_SETTINGS, TOGGLE_FIELDS
 
@@ -157,98 +156,10 @@ DATABASE_SIGNALS = (
 )
 LOG_SIGNALS = ("webhook_timeout_60s", "inbox_timeout_300s", "db_pool_timeout", "response_timing_cron_500",
                "reversal_loop")
-_REQUIRED = ("id", "title", "source", "signal", "window_minutes", "comparison", "rollback", "watch")
-_FIELDS = (*_REQUIRED, "threshold", "failure_limit", "no_data", "critical", "inclusive", "slice_minutes", "scope")
 
 
 class RulesError(ValueError):
     """A rules file that cannot be used; the message names the rule id and the field."""
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_step(fail: Callable[[str, str], NoReturn], index: int, step: object) -> dict:
-    where = f"rollback[{index}]"
-    if not isinstance(step, dict):
-        fail(where, "must be a table {kind, name, text}")
-    unknown = set(step) - {"kind", "name", "text"}
-    if unknown:
-        fail(where, f"unknown keys {sorted(unknown)}")
-    kind, name, text = step.get("kind"), step.get("name"), step.get("text")
-    if kind not in STEP_KINDS:
-        fail(f"{where}.kind", f"unknown value {kind!r} (expected one of {', '.join(STEP_KINDS)})")
-    if not isinstance(text, str) or not text.strip():
-        fail(f"{where}.text", "missing or empty")
-    allowed = {"env": KILL_SWITCHES, "toggle": WORKSPACE_TOGGLES, "budget": BUDGET_PROFILES,
-               "policy": POLICY_KEYS}.get(kind, ())
-    if kind in ("env", "toggle", "budget") and name is None:
-        fail(f"{where}.name", f"missing (a {kind} step names its lever)")
-    if name is not None and name not in allowed:
-        fail(f"{where}.name", f"unknown {kind} lever {name!r} (expected one of {', '.join(allowed) or 'none'})")
-    return {"kind": kind, "text": text.strip(), "name": name}
-
-
-def _check_rule(index: int, raw: object) -> dict:
-    """The Rule fields of one table, or RulesError naming the rule and field."""
-    if not isinstance(raw, dict):
-        raise RulesError(f"rule #{index + 1}: must be a table")
-    label = f"rule {raw['id']!r}" if isinstance(raw.get("id"), str) else f"rule #{index + 1}"
-
-    def fail(field: str, problem: str) -> NoReturn:
-        raise RulesError(f"{label}: field {field!r}: {problem}")
-
-    for field in _REQUIRED:
-        if field not in raw:
-            fail(field, "missing")
-    for field in sorted(set(raw) - set(_FIELDS)):
-        fail(field, "unknown field")
-    default_scope = "platform" if raw.get("signal") in PLATFORM_ONLY_SIGNALS else "workspace"
-    rule = {"failure_limit": 1, "no_data": "insufficient", "critical": False, "inclusive": False,
-            "slice_minutes": None, "threshold": 0.0, "scope": default_scope, **raw}
-    for field in ("id", "title", "signal", "watch"):
-        if not isinstance(rule[field], str) or not rule[field].strip():
-            fail(field, "must be a non-empty string")
-    if not rule["id"].replace("_", "").isalnum() or not rule["id"].islower():
-        fail("id", "use lower_snake_case")
-    for field, choices in (("source", SOURCES), ("comparison", COMPARISONS), ("no_data", NO_DATA),
-                           ("scope", SCOPES)):
-        if rule[field] not in choices:
-            fail(field, f"unknown value {rule[field]!r} (expected one of {', '.join(choices)})")
-    if rule["scope"] == "workspace" and rule["signal"] in PLATFORM_ONLY_SIGNALS:
-        fail("scope", f"signal {rule['signal']!r} has no workspace (global table or log export): use 'platform'")
-    signals = LOG_SIGNALS if rule["source"] == "logs" else DATABASE_SIGNALS
-    if rule["signal"] not in signals:
-        fail("signal", f"unknown {rule['source']} signal {rule['signal']!r} (expected one of {', '.join(signals)})")
-    if not _is_int(rule["window_minutes"]) or rule["window_minutes"] <= 0:
-        fail("window_minutes", f"must be a positive whole number, got {rule['window_minutes']!r}")
-    if not _is_int(rule["failure_limit"]) or rule["failure_limit"] < 1:
-        fail("failure_limit", f"must be a whole number >= 1, got {rule['failure_limit']!r}")
-    if rule["source"] == "logs" and rule["failure_limit"] != 1:
-        fail("failure_limit", "log rules are judged on their worst window, so it must be 1")
-    slice_minutes = rule["slice_minutes"]
-    if slice_minutes is not None and (not _is_int(slice_minutes) or slice_minutes <= 0
-                                      or rule["window_minutes"] % slice_minutes):
-        fail("slice_minutes", f"must be a positive whole number dividing window_minutes, got {slice_minutes!r}")
-    if rule["signal"] == "reversal_loop" and slice_minutes is None:
-        fail("slice_minutes", "the reversal-loop pattern is counted in slices: set it")
-    threshold = rule["threshold"]
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
-        fail("threshold", f"must be a finite number, got {threshold!r}")
-    if "threshold" not in raw and rule["comparison"] != "any":
-        fail("threshold", "missing")
-    if threshold < 0 and rule["comparison"] not in ("lt_threshold", "vs_baseline_decrease"):
-        fail("threshold", "must not be negative")
-    for field in ("critical", "inclusive"):
-        if not isinstance(rule[field], bool):
-            fail(field, f"must be true or false, got {rule[field]!r}")
-    steps = rule["rollback"]
-    if not isinstance(steps, list) or not steps:
-        fail("rollback", "missing: list the levers in order (kill switch, workspace toggle, policy)")
-    rule["rollback"] = [_check_step(fail, i, step) for i, step in enumerate(steps)]
-    rule["threshold"], rule["title"], rule["watch"] = float(threshold), rule["title"].strip(), rule["watch"].strip()
-    return rule
 
 
 def parse_rules(text: str, *, origin: str = "rules file") -> RuleSet:
@@ -264,13 +175,22 @@ def parse_rules(text: str, *, origin: str = "rules file") -> RuleSet:
         raise RulesError(f"{origin}: field 'schema': {schema!r} is not supported (expected {SCHEMA})")
     if not isinstance(tables, list) or not tables:
         raise RulesError(f"{origin}: field 'rule': no [[rule]] tables")
+    from analysis.rules_model import first_problem  # the pydantic schema (it imports this module's names)
+
     rules, seen = [], set()
     for index, table in enumerate(tables):
-        fields = _check_rule(index, table)
-        if fields["id"] in seen:
-            raise RulesError(f"rule {fields['id']!r}: field 'id': duplicate id")
-        seen.add(fields["id"])
-        rules.append(Rule(**{**fields, "rollback": tuple(RollbackStep(**s) for s in fields["rollback"])}))
+        if not isinstance(table, dict):
+            raise RulesError(f"rule #{index + 1}: must be a table")
+        label = f"rule {table['id']!r}" if isinstance(table.get("id"), str) else f"rule #{index + 1}"
+        model, problem = first_problem(table)
+        if problem is not None:
+            raise RulesError(f"{label}: field {problem[0]!r}: {problem[1]}")
+        if model.id in seen:
+            raise RulesError(f"rule {model.id!r}: field 'id': duplicate id")
+        seen.add(model.id)
+        fields = model.model_dump(exclude={"rollback"})
+        steps = tuple(RollbackStep(kind=s.kind, text=s.text, name=s.name) for s in model.rollback)
+        rules.append(Rule(**{**fields, "threshold": float(model.threshold), "rollback": steps}))
     return RuleSet(version=version.strip(), schema=schema, rules=tuple(rules))
 
 

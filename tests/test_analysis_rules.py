@@ -348,3 +348,25 @@ def test_queue_growth_rule_shows_steps_in_both_cells():
     result = evaluate_slices(rule, [1, 2, 3, 4, 5, 6, 7, 8])
     assert result.status is RuleStatus.TRIPPED
     assert display(result) == ("7 steps of growth", "6 steps in a row")
+
+
+# --- the pydantic schema (analysis/rules_model.py): each message names the rule and the bad key -----
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "problem"),
+    [
+        ({"rollback": [{"kind": "note", "text": "x", "colour": "red"}]}, "rollback[0]", "unknown keys ['colour']"),
+        ({"rollback": ["turn it off"]}, "rollback[0]", "must be a table {kind, name, text}"),
+        ({"rollback": "turn it off"}, "rollback", "list the levers"),
+        ({"threshold": math.inf}, "threshold", "finite number"),
+        ({"window_minutes": True}, "window_minutes", "positive whole number, got True"),
+        ({"inclusive": 1}, "inclusive", "true or false, got 1"),
+        ({"title": 5}, "title", "non-empty string"),
+        ({"scope": "fleet"}, "scope", "unknown value 'fleet'"),
+    ],
+)
+def test_schema_errors_name_the_key(overrides, field, problem):
+    with pytest.raises(RulesError) as raised:
+        parse_rules(_toml(_rule(**overrides)))
+    assert str(raised.value).startswith(f"rule 'r1': field {field!r}: "), str(raised.value)
+    assert problem in str(raised.value), str(raised.value)
