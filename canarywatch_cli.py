@@ -303,7 +303,7 @@ def watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
     from db.config import ConfigError, process_settings
     from db.engine import read_engine, write_engine
@@ -321,17 +321,21 @@ def watch(args: argparse.Namespace) -> int:
         if args.arm or args.disarm:
             return _arm(write, args)
         watch_config = config_from(settings, interval=args.interval, dry_run=args.dry_run)
+        if args.now is not None and not args.once:
+            raise UsageError("--now needs --once (a running watch always looks at the present)")
+        clock = (lambda: args.now) if args.now is not None else (lambda: datetime.now(UTC))
         stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # SIGTERM: finish the canary in hand, exit 0
+            previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM,
+                                                                                          signal.SIGINT)}
         try:
-            if args.now is not None and not args.once:
-                raise UsageError("--now needs --once (a running watch always looks at the present)")
-            clock = (lambda: args.now) if args.now is not None else (lambda: datetime.now(UTC))
             outcomes = run(read, write, watch_config, once=args.once, stop=stop, clock=clock)
-        except OperationalError as exc:
-            raise UsageError(f"database unreachable ({type(exc).__name__})") from None
+        except DBAPIError as exc:
+            raise UsageError(f"database unreachable or refused the watch ({type(exc).__name__})") from None
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     finally:
         read.dispose()
         write.dispose()

@@ -283,7 +283,11 @@ def run(read: Engine, write: Engine, config: WatchConfig, *, once: bool = False,
         started = clock()
         try:
             outcomes = run_cycle(read, write, config, now=started, rules=rules, stop=stop, post=post)
+            if failures:
+                log.warning("database reachable again after %d failed attempt(s)", failures)
             failures = 0
+            log.info("cycle at %s: %d active canary(ies), %d evaluation(s) stored", f"{started:%Y-%m-%dT%H:%M:%SZ}",
+                     len(outcomes), sum(o.stored for o in outcomes))
         except UNREACHABLE + (DBAPIError,) as exc:
             if once or not _is_connection_problem(exc):
                 raise
