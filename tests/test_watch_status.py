@@ -1,0 +1,51 @@
+"""The Overview's watch section (AppTest, both backends): failed deliveries listed, targets masked."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from rollout.notify import Target
+from rollout.watch import WatchConfig, run_cycle
+from tests.pages_support import reset_caches
+from tests.watch_support import FAST, NOW, closed_port_url, plant
+
+
+def _section() -> None:
+    from ui.watch_status import watch_status_section
+
+    watch_status_section()
+
+
+def test_failed_deliveries_are_listed_and_webhook_urls_never_shown(backend, monkeypatch):
+    plant(backend, "regression")
+    down = closed_port_url() + "/T000/B000/s3cret-token"
+    config = WatchConfig(targets=(Target("slack", down),), retry=FAST)
+    run_cycle(backend.read, backend.write, config, now=NOW)
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    monkeypatch.setenv("CANARYWATCH_SLACK_WEBHOOK_URLS", down)
+    reset_caches()
+    app = AppTest.from_function(_section, default_timeout=60).run()
+    assert not app.exception
+    [warning] = app.warning
+    assert warning.value.startswith("1 notification delivery failed in the last 7 days")
+    table = app.dataframe[0].value
+    assert table.drop(columns="when (UTC)").to_dict("records") == [
+        {"workspace": "Canary <b>*Co*</b> | <!here>", "target": "slack http://127.0.0.1/…", "attempts": 3,
+         "last error": "ConnectionRefusedError"}]
+    shown = " ".join(c.value for c in app.caption) + table.to_csv()
+    assert "s3cret" not in shown and "slack http://127.0.0.1/…" in shown
+    reset_caches()
+
+
+def test_no_failure_and_no_target_say_so(backend, monkeypatch):
+    plant(backend, "flat")
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    monkeypatch.delenv("CANARYWATCH_SLACK_WEBHOOK_URLS", raising=False)
+    monkeypatch.delenv("CANARYWATCH_WEBHOOK_URLS", raising=False)
+    reset_caches()
+    app = AppTest.from_function(_section, default_timeout=60).run()
+    assert not app.exception and not app.warning
+    captions = [c.value for c in app.caption]
+    assert captions[0].startswith("No webhook configured") and captions[1] == (
+        "No failed notification delivery in the last 7 days.")
+    reset_caches()
