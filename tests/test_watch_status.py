@@ -49,3 +49,40 @@ def test_no_failure_and_no_target_say_so(backend, monkeypatch):
     assert captions[0].startswith("No webhook configured") and captions[1] == (
         "No failed notification delivery in the last 7 days.")
     reset_caches()
+
+
+def _arming(role: str) -> None:
+    from analysis.canary.active import ActiveCanary
+    from auth.roles import Role
+    from auth.session import User
+    from tests.watch_support import CANARY, FIELD, SPLIT
+    from ui.watch_status import arming_control
+
+    arming_control(User("alice", "Alice", frozenset({Role(role)})), ActiveCanary(CANARY, FIELD, SPLIT, "alice"))
+
+
+def test_a_super_admin_arms_from_the_page_and_it_is_audited(backend, monkeypatch):
+    from sqlalchemy import select
+
+    from db.state import audit_log
+    from queries.watch import is_armed
+    from tests.watch_support import CANARY, FIELD, SPLIT
+
+    plant(backend, "flat")
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    reset_caches()
+    operator = AppTest.from_function(_arming, args=("operator",), default_timeout=60).run()
+    assert not operator.exception and not operator.button and not operator.markdown
+    app = AppTest.from_function(_arming, args=("super_admin",), default_timeout=60).run()
+    assert "not armed" in app.markdown[0].value
+    app.text_input[0].input("guard the revision canary")
+    app.button[0].click().run()
+    assert not app.exception and app.success[0].value == "Automatic rollback armed."
+    from analysis.watch_state import canary_key
+
+    with backend.write.connect() as conn:
+        assert is_armed(conn, canary_key(CANARY, FIELD, SPLIT))
+        audited = conn.execute(select(audit_log.c.actor, audit_log.c.field, audit_log.c.newValue, audit_log.c.reason)
+                               .where(audit_log.c.field.like("autoRollback.%"))).all()
+    assert [tuple(a) for a in audited] == [("alice", f"autoRollback.{FIELD}", "true", "guard the revision canary")]
+    reset_caches()
