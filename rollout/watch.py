@@ -249,8 +249,17 @@ def run_cycle(read: Engine, write: Engine, config: WatchConfig, *, now: datetime
         if stop.is_set():
             log.info("stopping: %d canary(ies) left for the next run", len(canaries) - len(outcomes))
             break
-        outcome = watch_canary(read, write, canary, str(names.get(canary.workspace, canary.workspace)), now,
-                               config, rules, stop, post)
+        try:
+            outcome = watch_canary(read, write, canary, str(names.get(canary.workspace, canary.workspace)), now,
+                                   config, rules, stop, post)
+        except Exception as exc:  # noqa: BLE001 - one canary that cannot be judged must not blind the others
+            if isinstance(exc, DBAPIError) and _is_connection_problem(exc):
+                raise  # the database went away: the loop waits for it
+            log.error("%s %s could not be evaluated (%s): skipped this cycle", canary.workspace, canary.field,
+                      type(exc).__name__)  # the class only: a message could quote upstream values
+            log.debug("evaluation failure", exc_info=True)
+            outcome = Outcome(canary_key(canary.workspace, canary.field, canary.since), canary.workspace,
+                              canary.field, skipped=f"error: {type(exc).__name__}")
         log.info("%s", outcome.line())
         outcomes.append(outcome)
     if config.targets and not config.dry_run and not stop.is_set():

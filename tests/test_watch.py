@@ -274,3 +274,23 @@ def test_only_a_super_admin_arms_and_only_an_active_canary(backend):
     audited = [(a["oldValue"], a["newValue"]) for a in rows(backend, audit_log)
                if a["field"] == f"autoRollback.{FIELD}"]
     assert audited == [("false", "true"), ("true", "false")]
+
+
+def test_a_canary_that_cannot_be_evaluated_is_skipped_and_logged_without_its_message(backend, monkeypatch, caplog):
+    import rollout.watch as watch_module
+
+    plant(backend, "regression")
+    real = watch_module.evaluate_canary
+
+    def broken(read, canary, end, rules):
+        if canary.workspace == CANARY:
+            raise ValueError(f"{PII_MARK} in a message that must not be logged")
+        return real(read, canary, end, rules)
+
+    monkeypatch.setattr(watch_module, "evaluate_canary", broken)
+    with receiver() as r, caplog.at_level("INFO", logger="canarywatch.watch"):
+        [outcome] = run_cycle(backend.read, backend.write, config_for(r.url), now=NOW)
+        assert r.posts == []
+    assert outcome.skipped == "error: ValueError" and rows(backend, canary_evaluation) == []
+    assert f"{CANARY} {FIELD} could not be evaluated (ValueError): skipped this cycle" in caplog.text
+    assert PII_MARK not in caplog.text
