@@ -138,3 +138,29 @@ def rollback_decision(current: Mapping[str, Any]) -> RollbackDecision | None:
         if rule.get("scope") == "workspace" and rule.get("critical"):
             return RollbackDecision(rid, rule.get("measured"), rule.get("threshold"), rule.get("operator", ""))
     return None
+
+
+@dataclass(frozen=True)
+class RuleSpan:
+    """One rule's first trip since the split and the first look after it that was OK again."""
+
+    rule: str
+    first_tripped: datetime
+    recovered: datetime | None  # None: still tripped (or no OK look since)
+
+
+def rule_timeline(history: list[tuple[datetime, Mapping[str, Any]]]) -> list[RuleSpan]:
+    """From the stored looks (oldest first), when each rule first tripped and when it recovered after that."""
+    tripped: dict[str, datetime] = {}
+    recovered: dict[str, datetime | None] = {}
+    for at, status in history:
+        for rid, rule in status.get("rules", {}).items():
+            state = rule.get("status")
+            if state == RuleStatus.TRIPPED.value and rid not in tripped:
+                tripped[rid], recovered[rid] = at, None
+            elif state == RuleStatus.TRIPPED.value:
+                recovered[rid] = None  # tripped again: not recovered (the first trip stays)
+            elif state == RuleStatus.OK.value and rid in tripped and recovered[rid] is None:
+                recovered[rid] = at
+    return sorted((RuleSpan(rid, at, recovered[rid]) for rid, at in tripped.items()),
+                  key=lambda s: (s.first_tripped, s.rule))

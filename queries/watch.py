@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, inspect, or_, select
 
 from db.engine import STATE_SCHEMA
 from db.state import auto_rollback, canary_evaluation, notification_delivery
-from queries.filters import Window, naive_utc
+from queries.filters import Window, as_utc, naive_utc
 from queries.frame import query, read_frame
 
 FAILURE_COLUMNS = ["updated_at", "workspace", "target", "state", "attempts", "last_error", "change"]
@@ -42,6 +42,15 @@ def previous_status(conn: Connection, key: str, before: datetime) -> dict[str, A
             .order_by(e.slotStart.desc(), e.id.desc()).limit(1))
     found = conn.execute(stmt).scalar_one_or_none()
     return None if found is None else json.loads(found)
+
+
+def canary_history(conn: Connection, key: str) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """Every stored look at one canary, oldest first: (evaluated at, UTC aware), verdict, status)."""
+    if not _exists(conn, canary_evaluation.name):
+        return []
+    e = canary_evaluation.c
+    stmt = select(e.evaluatedAt, e.verdict, e.status).where(e.canaryKey == key).order_by(e.slotStart, e.id)
+    return [(as_utc(row.evaluatedAt), row.verdict, json.loads(row.status)) for row in conn.execute(stmt)]
 
 
 def is_armed(conn: Connection, key: str) -> bool:

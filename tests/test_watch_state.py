@@ -126,3 +126,14 @@ def test_watch_settings_are_typed_and_webhook_urls_stay_secret():
     assert "CANARYWATCH_WEBHOOK_URLS: must be comma-separated http:// or https:// URLs" in str(bad.value)
     assert "CANARYWATCH_WATCH_INTERVAL" in str(bad.value)
     assert targets(None, " ") == () and Target("slack", "https://h/x").id.startswith("slack:")
+
+
+def test_rule_timeline_keeps_the_first_trip_and_the_recovery_after_the_last_trip():
+    from analysis.watch_state import RuleSpan, rule_timeline
+
+    t = [datetime(2026, 2, 18, 12, m, tzinfo=UTC) for m in range(5)]
+    looks = [status("PASS", r=("OK", "workspace", True)), status("FAIL", r=("TRIPPED", "workspace", True)),
+             status("PASS", r=("OK", "workspace", True)), status("FAIL", r=("TRIPPED", "workspace", True),
+                                                                 q=("TRIPPED", "workspace", False)),
+             status("FAIL", r=("OK", "workspace", True), q=("TRIPPED", "workspace", False))]
+    assert rule_timeline(list(zip(t, looks, strict=True))) == [RuleSpan("r", t[1], t[4]), RuleSpan("q", t[3], None)]

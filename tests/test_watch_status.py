@@ -86,3 +86,38 @@ def test_a_super_admin_arms_from_the_page_and_it_is_audited(backend, monkeypatch
                                .where(audit_log.c.field.like("autoRollback.%"))).all()
     assert [tuple(a) for a in audited] == [("alice", f"autoRollback.{FIELD}", "true", "guard the revision canary")]
     reset_caches()
+
+
+def _history() -> None:
+    from analysis.canary.active import ActiveCanary
+    from tests.watch_support import CANARY, FIELD, SPLIT
+    from ui.watch_status import verdict_history_section
+
+    verdict_history_section(ActiveCanary(CANARY, FIELD, SPLIT, "alice"))
+
+
+def test_the_verdict_history_shows_each_look_and_when_rules_tripped_and_recovered(backend, monkeypatch):
+    from datetime import timedelta
+
+    from db.state import canary_evaluation
+    from tests.watch_support import INTERVAL
+
+    plant(backend, "regression")
+    run_cycle(backend.read, backend.write, WatchConfig(), now=NOW)
+    with backend.write.connect() as conn:  # the flat data replaces the regression; the stored look stays
+        kept = [dict(r._mapping) for r in conn.execute(canary_evaluation.select())]
+    plant(backend, "flat")
+    with backend.write.begin() as conn:
+        conn.execute(canary_evaluation.insert(), [{k: v for k, v in r.items() if k != "id"} for r in kept])
+    run_cycle(backend.read, backend.write, WatchConfig(), now=NOW + timedelta(seconds=INTERVAL))
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    reset_caches()
+    app = AppTest.from_function(_history, default_timeout=60).run()
+    assert not app.exception
+    assert [c.value for c in app.caption] == ["2 stored look(s); latest PASS."]
+    rules = app.dataframe[0].value.to_dict("records")
+    assert rules == [{"rule": "needs_review_rate_increase", "first tripped (UTC)": "2026-02-16 14:00",
+                      "recovered (UTC)": "2026-02-16 14:01"},
+                     {"rule": "revision_attempted_twice", "first tripped (UTC)": "2026-02-16 14:00",
+                      "recovered (UTC)": "2026-02-16 14:01"}]
+    reset_caches()

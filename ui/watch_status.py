@@ -1,5 +1,6 @@
 """`canarywatch watch` on the pages: failed notification deliveries and the configured targets (Overview),
-and the "roll back automatically" arming control (canary page, super admins).
+the verdict history of a canary (canary page, Overview), and the "roll back automatically" arming
+control (canary page, super admins).
 
 The webhook URLs are secrets: a page shows a target as its kind, scheme and host only.
 """
@@ -13,6 +14,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from analysis.canary.active import ActiveCanary
+from analysis.watch_state import rule_timeline
 from auth.roles import Role
 from auth.session import User
 from db.config import ConfigError, process_settings
@@ -68,6 +70,50 @@ def watch_status_section() -> None:
     st.warning(f"{len(failures)} notification deliver{'y' if len(failures) == 1 else 'ies'} failed in the last "
                f"{FAILURE_DAYS} days: the receivers did not get these state changes.", icon=":material/sms_failed:")
     st.dataframe(failure_rows(failures, names, shown), hide_index=True, width="stretch")  # cells are text
+
+
+VERDICT_COLOURS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828", "INSUFFICIENT_DATA": "#9e9e9e",
+                   "PLATFORM_INCIDENT": "#6a1b9a"}
+
+
+def history_frames(history: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per stored look: time and verdict; one row per rule: first tripped, recovered)."""
+    looks = pd.DataFrame([{"evaluated (UTC)": at, "verdict": verdict} for at, verdict, _ in history],
+                         columns=["evaluated (UTC)", "verdict"])
+    spans = rule_timeline([(at, status) for at, _, status in history])
+    rules = pd.DataFrame([{"rule": s.rule, "first tripped (UTC)": f"{s.first_tripped:%Y-%m-%d %H:%M}",
+                           "recovered (UTC)": f"{s.recovered:%Y-%m-%d %H:%M}" if s.recovered else "not yet"}
+                          for s in spans], columns=["rule", "first tripped (UTC)", "recovered (UTC)"])
+    return looks, rules
+
+
+def verdict_history_section(canary: ActiveCanary) -> None:
+    """The watch's verdicts since the split as a strip, and when each rule first tripped and recovered."""
+    import plotly.graph_objects as go
+
+    from analysis.watch_state import canary_key
+
+    try:
+        with app_context().read.connect() as conn:
+            history = watch.canary_history(conn, canary_key(canary.workspace, canary.field, canary.since))
+    except SQLAlchemyError as exc:
+        st.caption(f"Verdict history unavailable ({type(exc).__name__}).")
+        return
+    st.subheader("Verdict history (canarywatch watch)")
+    if not history:
+        st.caption("No stored verdict yet: `canarywatch watch` stores one per interval while it runs.")
+        return
+    looks, rules = history_frames(history)
+    figure = go.Figure(go.Scatter(
+        x=looks["evaluated (UTC)"], y=[0] * len(looks), mode="markers", showlegend=False,
+        marker={"symbol": "square", "size": 14, "color": [VERDICT_COLOURS.get(v, "#9e9e9e") for v in looks["verdict"]]},
+        text=looks["verdict"], hovertemplate="%{x|%Y-%m-%d %H:%M} UTC: %{text}<extra></extra>"))
+    figure.update_layout(height=120, margin={"l": 10, "r": 10, "t": 10, "b": 30},
+                         yaxis={"visible": False}, title=None)
+    st.plotly_chart(figure, width="stretch", key=f"cw_watch_history_{canary.workspace}_{canary.field}")
+    st.caption(f"{len(looks)} stored look(s); latest {looks['verdict'].iloc[-1]}.")
+    if not rules.empty:
+        st.dataframe(rules, hide_index=True, width="stretch")
 
 
 def arming_control(user: User, canary: ActiveCanary, key: str = "cw_watch_arm") -> None:
