@@ -297,8 +297,8 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def watch(args: argparse.Namespace) -> int:
-    """`canarywatch watch`: exit 0 when it ran (or was stopped), 1 when --once judged a canary FAIL,
-    2 bad arguments for --arm, 3 database unreachable (--once) or bad configuration."""
+    """`canarywatch watch`: exit 0 when it ran (or was stopped), 1 when --once stored a FAIL verdict,
+    2 a refused --arm/--disarm, 3 bad arguments, bad configuration or (with --once) no database."""
     import logging
     import signal
     import threading
@@ -321,6 +321,8 @@ def watch(args: argparse.Namespace) -> int:
         if args.arm or args.disarm:
             return _arm(write, args)
         watch_config = config_from(settings, interval=args.interval, dry_run=args.dry_run)
+        if args.interval is not None and args.interval < 1:
+            raise UsageError("--interval is at least 1 second")
         if args.now is not None and not args.once:
             raise UsageError("--now needs --once (a running watch always looks at the present)")
         clock = (lambda: args.now) if args.now is not None else (lambda: datetime.now(UTC))

@@ -155,5 +155,28 @@ def test_once_against_an_unreachable_database_exits_3_without_the_password(capsy
 
 def test_watch_arguments_are_checked(capsys):
     assert canarywatch_cli.main(["watch", "--interval", "-1"]) == 3
+    assert canarywatch_cli.main(["watch", "--interval", "0.5"]) == 3
+    assert canarywatch_cli.main(["watch", "--now", "2026-02-18T12:00:00Z"]) == 3  # --now needs --once
     assert canarywatch_cli.main(["watch", "--arm", "ws", "--disarm", "ws"]) == 3
-    assert "not allowed with argument" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--interval is at least 1 second" in err and "--now needs --once" in err
+    assert "not allowed with argument" in err
+
+
+def test_arming_from_the_cli_is_audited_and_a_refusal_exits_2(backend, capsys):
+    from sqlalchemy import select
+
+    from db.state import audit_log
+    from tests.watch_support import CANARY, FIELD
+
+    plant(backend, "flat")
+    base = ["watch", "--database-url", backend.url, "--field", FIELD, "--actor", "alice", "--reason", "guard it"]
+    assert canarywatch_cli.main([*base[:5], "--arm", CANARY]) == 2  # no --actor / --reason
+    assert canarywatch_cli.main([*base, "--arm", CANARY]) == 0
+    assert canarywatch_cli.main([*base, "--arm", "ws-ctl1"]) == 2  # not an active canary
+    err = capsys.readouterr().err
+    assert f"automatic rollback armed for {CANARY} {FIELD}" in err and "is not an active canary" in err
+    with backend.write.connect() as conn:
+        audited = conn.execute(select(audit_log.c.actor, audit_log.c.field, audit_log.c.newValue)
+                               .where(audit_log.c.field == f"autoRollback.{FIELD}")).all()
+    assert [tuple(a) for a in audited] == [("alice", f"autoRollback.{FIELD}", "true")]
