@@ -83,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--rules", type=Path, help="a rules file (default: the packaged rules)")
     check.add_argument("--out", type=Path, default=Path("evidence"), help="folder for the packet (default ./evidence)")
     check.add_argument("--field", help="the rollout field the canary watches (default: its enabling change)")
+    check.add_argument("--exclude", action="append", default=[], metavar="WORKSPACE",
+                       help="keep a workspace out of the control group (repeatable)")
     check.add_argument("--watch", type=_seconds, metavar="SECONDS",
                        help="re-evaluate every SECONDS on always-valid intervals until FAIL (window ends now)")
     check.add_argument("--looks", type=_positive, help="with --watch: stop after this many looks")
@@ -172,8 +174,8 @@ def _evaluate_once(args: argparse.Namespace, rules, end: datetime, parse, *, seq
                 if latest.empty:
                     raise UsageError("no enabling change for these workspaces in the audit log: pass --split")
                 split = latest.iloc[0]["changed_at"].to_pydatetime()
-            result = run(conn, CanarySpec(tuple(args.workspace), split, end), rules, parse=parse, field=args.field,
-                         sequential=sequential)
+            spec = CanarySpec(tuple(args.workspace), split, end, exclude=tuple(args.exclude))
+            result = run(conn, spec, rules, parse=parse, field=args.field, sequential=sequential)
     except FilterError as exc:
         raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:

@@ -91,6 +91,9 @@ live = right.toggle("Window ends now", True, key="cw_canary_live", persist_state
                     help=f"Re-evaluated every {REFRESH_SECONDS} s")
 fixed_end = None if live else right.datetime_input("End (UTC)", datetime.now(UTC).replace(tzinfo=None, microsecond=0),
                                                    step=60, key="cw_canary_end", persist_state="session")
+exclude = st.multiselect("Keep out of the control (besides workspaces with a rollout change in the window)",
+                         list(label), format_func=lambda w: label.get(w, w),
+                         key="cw_canary_exclude")
 upload = st.file_uploader(f"Runtime log export (optional: JSON lines or CSV, at most {canary.LOG_LIMIT_MB} MB)",
                           type=["jsonl", "json", "csv", "log", "txt"], key="cw_canary_logs")
 if not chosen:
@@ -107,7 +110,7 @@ if field:
 def results() -> None:
     end = filters.now_minute() if live else fixed_end.replace(tzinfo=UTC)
     try:
-        spec = CanarySpec(tuple(chosen), split.replace(tzinfo=UTC), end)
+        spec = CanarySpec(tuple(chosen), split.replace(tzinfo=UTC), end, exclude=tuple(exclude))
     except FilterError as exc:
         st.error(f"{exc}.")
         return
@@ -117,9 +120,9 @@ def results() -> None:
         watched, confounded = canary.watched_field(inputs, field)
         canary_view.overall(evaluation, canary.count_view(spec))
         if confounded:
-            st.warning(f"Confounded: {' and '.join((watched, *confounded))} changed together in this window; the "
-                       "verdict cannot tell which change caused what.")
-        st.caption(f"Rollout field: {watched or 'not recorded'}. Canary window [{spec.split:%Y-%m-%d %H:%M}, "
+            st.warning(f"Confounded: {plain(' and '.join((watched, *confounded)))} changed together in this window; "
+                       "the verdict cannot tell which change caused what.")
+        st.caption(f"Rollout field: {plain(watched or 'not recorded')}. Canary window [{spec.split:%Y-%m-%d %H:%M}, "
                    f"{spec.end:%Y-%m-%d %H:%M}) UTC against [{spec.before.start:%Y-%m-%d %H:%M}, "
                    f"{spec.split:%Y-%m-%d %H:%M}) UTC. " + canary.log_summary(parse))
         canary_view.control(inputs, label)

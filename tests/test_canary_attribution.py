@@ -146,3 +146,32 @@ def test_too_little_data_is_insufficient_data_without_a_score(planted):
     assert rules_of(verdict)["needs_review_rate_increase"].status is RuleStatus.NO_DATA
     verification = next(v for k, v in packet.files.items() if k.startswith("verification")).decode()
     assert "Overall **INSUFFICIENT_DATA** (score n/a)" in verification
+
+
+def test_canary_page_escapes_workspace_names_that_look_like_markdown(planted, monkeypatch):
+    """Client.name is upstream data: `![t](http://127.0.0.1:9/ws-b.png)` must never become an image."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from auth.roles import Role
+    from tests.auth_support import APP, auth_env, sign_in
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for key, value in auth_env(planted.url).items():
+        monkeypatch.setenv(key, value)
+    app = sign_in(AppTest.from_file(APP, default_timeout=120), Role.OPERATOR)
+    app.switch_page("pages/canary.py")
+    app.query_params.update({"ws": A, "split": S1.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    app.run()
+    app.toggle(key="cw_canary_live").set_value(False).run()
+    next(d for d in app.get("date_time_input") if d.label == "End (UTC)").set_value(
+        (S1 + HOURS).replace(tzinfo=None)).run()
+    assert not app.exception, app.exception
+    texts = [e.value for kind in ("markdown", "caption", "warning", "info", "success") for e in getattr(app, kind)]
+    control = next(t for t in texts if t.startswith("**Control: 2 workspaces**"))
+    assert "\\!\\[t\\]\\(http\\:\\/\\/127\\.0\\.0\\.1\\:9\\/ws\\-b\\.png\\)" in control
+    assert not any("![t](http" in t for t in texts)
+    assert next(m for m in texts if m.startswith("## :")).startswith("## :red[FAIL]")
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -142,3 +142,15 @@ def test_packet_names_the_workspace_and_writes_p_values_in_scientific_notation(d
     row = dict(zip(header, next(line for line in delta if line.startswith("needs_review_rate,")).split(","),
                    strict=False))
     assert "e" in row["p_value"] and row["n_baseline"].isdigit() and row["n_canary"].isdigit()
+
+
+def test_excluded_workspaces_are_out_of_the_control_in_the_packet(demo, tmp_path):
+    db, story = demo
+    end = quiet_end(story)
+    run(db, tmp_path, "--workspace", story.quiet, "--split", iso(story.rollout_at), "--end", iso(end),
+        "--exclude", "ws-fjord", "--exclude", "ws-ember")
+    verification = next(p for p in tmp_path.iterdir() if p.name.startswith("verification")).read_text()
+    assert "| ws-ember | excluded by configuration |" in verification
+    assert "| ws-fjord | excluded by configuration |" in verification
+    control = next(line for line in verification.splitlines() if "Control: " in line)
+    assert "ws-fjord" not in control.split("Control: ", 1)[1].split(". Log export")[0]

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from analysis.rules import load_rules
 from auth.roles import Role
 from tests.auth_support import APP, auth_env, page_path, sign_in
+from ui.safe import plain
 
 BUNDLE, REVISION = "leadContextBundleEnabled", "autoSendRevisionEnabled"
 
@@ -106,7 +107,7 @@ def test_canary_page_judges_four_kinds_of_canary_for_each_role(app_on, demo_db, 
     steps = " ".join(markdown(app))
     assert "1. Set AUTO\\_SEND\\_REVISION\\_DISABLED\\=1" in steps
     if role is Role.SUPER_ADMIN:
-        assert f"2. Turn {REVISION} off for the canary workspace. ({story.canary})" in toggle_links(app)
+        assert f"2. Turn {REVISION} off for the canary workspace. ({plain(story.canary)})" in toggle_links(app)
     else:
         assert toggle_links(app) == []  # the operator may not open the toggle page: no link, no crash
         assert f"2. Turn {REVISION} off for the canary workspace\\." in steps

@@ -35,9 +35,10 @@ def rules():
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner="Evaluating the canary window…")
-def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None) -> CanaryInputs:
+def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None,
+            exclude: tuple[str, ...] = ()) -> CanaryInputs:
     with app_context().read.connect() as conn:
-        return gather(conn, CanarySpec(workspaces, split, end, channel))
+        return gather(conn, CanarySpec(workspaces, split, end, channel, exclude))
 
 
 def evaluate(spec: CanarySpec, parse: LogParse | None = None, *, field: str | None = None,
@@ -45,7 +46,7 @@ def evaluate(spec: CanarySpec, parse: LogParse | None = None, *, field: str | No
     """`sequential`: always-valid intervals for a page that re-evaluates (the canary watch); the
     fixed-horizon tests for a one-off pre/post compare."""
     try:
-        inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel)
+        inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel, tuple(sorted(spec.exclude)))
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The canary data could not be read ({type(exc).__name__}).") from None
     evaluation, packet = judge(inputs, rules(), parse=parse, field=field, sequential=sequential)

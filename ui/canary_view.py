@@ -145,7 +145,7 @@ def rollback(evaluation: Evaluation, spec: CanarySpec, field: str | None, roles:
             for number, step in enumerate(rollback_steps(changed), start=1):
                 if step.kind == "toggle" and may_toggle:
                     for workspace in spec.workspaces:
-                        st.page_link(TOGGLES_PAGE, label=f"{number}. {step.text} ({workspace})",
+                        st.page_link(TOGGLES_PAGE, label=f"{number}. {step.text} ({plain(workspace, limit=60)})",
                                      icon=":material/toggle_off:",
                                      query_params={"ws": workspace, "workspace": workspace})
                 else:

@@ -1,0 +1,37 @@
+"""The canary page in a real browser as an operator and a super admin: it opens on the active
+canaries, choosing the demo canary's revision change judges it with no traceback, and the rollback
+steps are the revision field's (AUTO_SEND_REVISION_DISABLED first); only the super admin gets the
+link to the toggle page (an operator's link would have crashed the page: issue 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import login, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize(("user", "password", "links"), [("operator", "demo-operator-pass", False),
+                                                          ("admin", "demo-admin-pass", True)])
+def test_canary_page_judges_the_chosen_canary_without_a_traceback(browser_page, user, password, links):
+    page = browser_page
+    login(page, user, password)
+    page.get_by_test_id("stSidebarNav").get_by_text("Canary window", exact=True).click()
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("heading", name="Active canaries").wait_for(timeout=120_000)
+    main.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").filter(has_text="Acme Outbound · autoSendRevisionEnabled").first.click()
+    wait_idle(page)
+    main.get_by_role("heading", name="Platform health").wait_for(timeout=120_000)
+    assert page.get_by_test_id("stException").count() == 0
+    assert main.get_by_text("Traceback").count() == 0
+    headline = main.locator("h2").first.inner_text()
+    assert headline.split(" · ")[0] in ("FAIL", "PASS", "MARGINAL", "INSUFFICIENT_DATA",
+                                        "PLATFORM_INCIDENT: canary not judged"), headline
+    if "PASS" not in headline and "INSUFFICIENT" not in headline:
+        assert main.get_by_text("Rollback: autoSendRevisionEnabled").count() >= 1
+        assert main.get_by_text("Set AUTO_SEND_REVISION_DISABLED=1", exact=False).count() >= 1
+        toggle_links = main.locator("a[href*='toggles']").count()
+        assert (toggle_links > 0) is links, toggle_links
+    screenshot(page, f"canary-{user}")
