@@ -52,6 +52,10 @@ def toggle_now(backend: Backend) -> bool:
                                  .where(up.workspace_settings.c.clientId == CANARY)).scalar_one())
 
 
+def settings_rows(backend: Backend) -> dict[str, dict]:
+    return {r["clientId"]: r for r in rows(backend, up.workspace_settings)}
+
+
 def watch_flips(backend: Backend) -> list[dict]:
     return [r for r in rows(backend, audit_log) if r["actor"] == WATCH_ACTOR]
 
@@ -60,6 +64,7 @@ def test_a_regression_makes_one_fail_notification_and_when_armed_one_audited_tog
     plant(backend, "regression")
     armed = set_armed(backend.write, ADMIN, CANARY, FIELD, armed=True, reason="guard the canary", now=NOW)
     assert armed.changed and armed.key == KEY
+    before = settings_rows(backend)
     with receiver() as r:
         [outcome] = run_cycle(backend.read, backend.write, config_for(r.url), now=NOW)
         assert outcome.verdict == "FAIL" and outcome.rolled_back
@@ -78,6 +83,10 @@ def test_a_regression_makes_one_fail_notification_and_when_armed_one_audited_tog
     assert generic["link"] == ("https://canarywatch.example/canary?ws=ws-canary&split=2026-02-16T12%3A00%3A00Z"
                                f"&field={FIELD}")
     assert not toggle_now(backend)
+    after = settings_rows(backend)  # nothing else flipped: no other field, no other workspace
+    assert {ws: {k: v for k, v in row.items() if k != "updatedAt"} for ws, row in after.items()} == {
+        ws: {k: (False if (ws, k) == (CANARY, FIELD) else v) for k, v in row.items() if k != "updatedAt"}
+        for ws, row in before.items()}
     [flip] = watch_flips(backend)
     assert (flip["workspaceId"], flip["field"], flip["oldValue"], flip["newValue"]) == (CANARY, FIELD, "true", "false")
     evidence = rows(backend, canary_evaluation)[0]["evidenceHash"]
