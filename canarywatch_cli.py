@@ -14,6 +14,10 @@ or with --check only report it; exit 0 at head, 1 if behind (--check) or refused
 `canarywatch doctor`: check the configured database and environment (schema, enum labels, role
 rights, row-level security, kill switches); one line per check with its fix; exit 0 when none
 FAILs, 1 otherwise, 3 when the database is unreachable.
+
+`canarywatch watch [--once] [--interval S] [--dry-run]`: evaluate every active canary each interval,
+store the verdicts, notify webhooks of state changes, roll back armed canaries (rollout/watch.py);
+`--arm/--disarm WORKSPACE --field F --actor NAME --reason TEXT` arms a canary's automatic rollback.
 """
 
 from __future__ import annotations
@@ -99,6 +103,19 @@ def parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("--check", action="store_true", help="only report the revision; exit 1 if behind")
     doctor_cmd = sub.add_parser("doctor", help="check the database, the roles and the kill switches")
     doctor_cmd.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
+    watch_cmd = sub.add_parser("watch", help="evaluate every active canary each interval: store, notify, roll back")
+    watch_cmd.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
+    watch_cmd.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
+    watch_cmd.add_argument("--interval", type=_seconds, help="seconds per cycle (default: CANARYWATCH_WATCH_INTERVAL)")
+    watch_cmd.add_argument("--dry-run", action="store_true",
+                           help="evaluate and log what it would store, notify and roll back; change nothing")
+    watch_cmd.add_argument("--now", type=_moment, help="with --once: evaluate as of this UTC time (default: now)")
+    arming = watch_cmd.add_mutually_exclusive_group()
+    arming.add_argument("--arm", metavar="WORKSPACE", help="arm the automatic rollback of this active canary")
+    arming.add_argument("--disarm", metavar="WORKSPACE", help="disarm the automatic rollback of this canary")
+    watch_cmd.add_argument("--field", help="with --arm/--disarm: the canary's rollout field")
+    watch_cmd.add_argument("--actor", help="with --arm/--disarm: the super admin recorded in the audit log")
+    watch_cmd.add_argument("--reason", help="with --arm/--disarm: why (recorded in the audit log)")
     return top
 
 
@@ -326,10 +343,79 @@ def doctor(args: argparse.Namespace) -> int:
     return exit_code(checks)
 
 
+def watch(args: argparse.Namespace) -> int:
+    """`canarywatch watch`: exit 0 when it ran (or was stopped), 1 when --once stored a FAIL verdict,
+    2 a refused --arm/--disarm, 3 bad arguments, bad configuration or (with --once) no database."""
+    import logging
+    import signal
+    import threading
+
+    from sqlalchemy.exc import DBAPIError
+
+    from db.config import ConfigError, process_settings
+    from db.engine import read_engine, write_engine
+    from rollout.watch import config_from, run
+
+    try:
+        settings = process_settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    config = _config(args.database_url)
+    read = read_engine(config.read_url, statement_timeout_ms=max(config.statement_timeout_ms, 60_000))
+    write = write_engine(config.write_url, statement_timeout_ms=config.statement_timeout_ms)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.arm or args.disarm:
+            return _arm(write, args)
+        watch_config = config_from(settings, interval=args.interval, dry_run=args.dry_run)
+        if args.interval is not None and args.interval < 1:
+            raise UsageError("--interval is at least 1 second")
+        if args.now is not None and not args.once:
+            raise UsageError("--now needs --once (a running watch always looks at the present)")
+        clock = (lambda: args.now) if args.now is not None else (lambda: datetime.now(UTC))
+        stop = threading.Event()
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # SIGTERM: finish the canary in hand, exit 0
+            previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM,
+                                                                                          signal.SIGINT)}
+        try:
+            outcomes = run(read, write, watch_config, once=args.once, stop=stop, clock=clock)
+        except DBAPIError as exc:
+            raise UsageError(f"database unreachable or refused the watch ({type(exc).__name__})") from None
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    finally:
+        read.dispose()
+        write.dispose()
+    return 1 if args.once and any(o.verdict == "FAIL" for o in outcomes) else 0
+
+
+def _arm(write, args: argparse.Namespace) -> int:
+    from auth.roles import Role
+    from auth.session import User
+    from rollout.arming import set_armed
+    from rollout.service import WriteRefused
+
+    workspace = args.arm or args.disarm
+    if not (args.field and args.actor and args.reason):
+        raise UsageError("--arm/--disarm need --field, --actor and --reason")
+    actor = User(args.actor, args.actor, frozenset({Role.SUPER_ADMIN}))  # CLI access is write access
+    try:
+        result = set_armed(write, actor, workspace, args.field, armed=bool(args.arm), reason=args.reason)
+    except WriteRefused as exc:
+        raise UsageError(str(exc)) from None
+    state = "armed" if result.armed else "disarmed"
+    print(f"automatic rollback {state} for {workspace} {args.field}" + ("" if result.changed else " (already)"),
+          file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        handlers = {"summaries": refresh, "migrate": migrate, "doctor": doctor, "offload-snapshot": offload_snapshot}
+        handlers = {"summaries": refresh, "migrate": migrate, "doctor": doctor, "offload-snapshot": offload_snapshot,
+                    "watch": watch}
         return handlers.get(args.command, check)(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ once (`ConfigError`); secrets are never echoed, other values at most 80 characte
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
                              validation_alias="CANARYWATCH_COOKIE_NAME")
     cookie_expiry_days: float | None = Field(None, gt=0, le=30, validation_alias="CANARYWATCH_COOKIE_EXPIRY_DAYS")
     login_sleep_seconds: float = Field(0.7, ge=0, le=10, validation_alias=AliasChoices("CANARYWATCH_LOGIN_SLEEP"))
+    # `canarywatch watch` (rollout/watch.py, rollout/notify.py; README "Watching canaries")
+    watch_interval_seconds: float = Field(60, ge=1, le=86_400, validation_alias="CANARYWATCH_WATCH_INTERVAL")
+    watch_base_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", max_length=500,
+                                       validation_alias="CANARYWATCH_BASE_URL")
+    slack_webhook_urls: SecretStr | None = Field(None, validation_alias="CANARYWATCH_SLACK_WEBHOOK_URLS")
+    webhook_urls: SecretStr | None = Field(None, validation_alias="CANARYWATCH_WEBHOOK_URLS")
+    notify_attempts: int = Field(4, ge=1, le=20, validation_alias="CANARYWATCH_NOTIFY_ATTEMPTS")
+    notify_backoff_seconds: float = Field(1.0, ge=0, le=60, validation_alias="CANARYWATCH_NOTIFY_BACKOFF")
+    notify_timeout_seconds: float = Field(5.0, gt=0, le=60, validation_alias="CANARYWATCH_NOTIFY_TIMEOUT")
+    db_retry_max_seconds: float = Field(60, ge=1, le=3600, validation_alias="CANARYWATCH_DB_RETRY_MAX")
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -100,8 +111,22 @@ class Settings(BaseSettings):
     def _refresh(cls, raw: Any) -> bool:
         return True if raw in (None, "") else _on_off(raw)
 
+    @field_validator("slack_webhook_urls", "webhook_urls", mode="before")
+    @classmethod
+    def _webhooks(cls, raw: Any, info: Any) -> Any:
+        """Comma-separated http(s) URLs; blank is none. The message never quotes a URL (it is a secret)."""
+        text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if text is None or not str(text).strip():
+            return None
+        for url in str(text).split(","):
+            if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url.strip()):
+                raise ValueError("must be comma-separated http:// or https:// URLs")
+        return SecretStr(str(text).strip())
+
     @field_validator("statement_timeout_ms", "cookie_expiry_days", "login_sleep_seconds", "upstream_env_file",
-                     "credentials_file", mode="before")
+                     "credentials_file", "watch_interval_seconds", "watch_base_url",
+                     "notify_attempts", "notify_backoff_seconds", "notify_timeout_seconds", "db_retry_max_seconds",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, raw: Any, info: Any) -> Any:
         if isinstance(raw, str) and not raw.strip():
@@ -119,7 +144,8 @@ class Settings(BaseSettings):
         return self.database_url is None
 
 
-_SECRET_FIELDS = {"cookie_key", "database_url", "write_url"}  # URLs may carry a password
+_SECRET_FIELDS = {"cookie_key", "database_url", "write_url",  # URLs may carry a password
+                  "slack_webhook_urls", "webhook_urls"}  # a webhook URL is its own credential
 
 
 def _field_of(loc: object) -> tuple[str, str]:

@@ -15,7 +15,20 @@ import functools
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Engine, Index, Integer, MetaData, Table, Text, inspect, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 
 from db.engine import STATE_SCHEMA
@@ -95,6 +108,60 @@ demo_info = Table(
     Column("seed", Integer, nullable=False),
     Column("scale", Integer, nullable=False),
     Column("builtAt", Timestamp, nullable=False),
+)
+
+
+#: One evaluation of one active canary by `canarywatch watch` (rollout/watch.py) per interval slot:
+#: the unique (canaryKey, slotStart) makes a second replica's insert fail instead of storing twice.
+#: `status` is JSON of codes and numbers only (analysis/watch_state.py), never upstream text.
+canary_evaluation = Table(
+    "canary_evaluation",
+    state_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("canaryKey", Text, nullable=False),  # workspace|field|split (analysis/watch_state.canary_key)
+    Column("slotStart", Timestamp, nullable=False),  # the interval slot this evaluation fills
+    Column("evaluatedAt", Timestamp, nullable=False),
+    Column("workspaceId", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("split", Timestamp, nullable=True),  # None: enabled with no audited change
+    Column("verdict", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("evidenceHash", Text, nullable=False),
+    UniqueConstraint("canaryKey", "slotStart", name="canary_evaluation_canary_slot_key"),
+    Index("canary_evaluation_evaluatedAt_idx", "evaluatedAt"),
+)
+
+#: One notification of one state change to one webhook target: the unique key makes "at most one
+#: message per state change per canary and target" hold across replicas and retries.
+notification_delivery = Table(
+    "notification_delivery",
+    state_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("canaryKey", Text, nullable=False),
+    Column("changeKey", Text, nullable=False),  # the evaluation slot and the changes it carries
+    Column("target", Text, nullable=False),  # kind:hash of the URL, never the URL (it is a secret)
+    Column("workspaceId", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body sent (codes, numbers, catalog text)
+    Column("state", Text, nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("lastError", Text, nullable=True),  # an HTTP status or exception class name, never a body
+    Column("createdAt", Timestamp, nullable=False),
+    Column("updatedAt", Timestamp, nullable=False),
+    UniqueConstraint("canaryKey", "changeKey", "target", name="notification_delivery_change_target_key"),
+    Index("notification_delivery_state_updatedAt_idx", "state", "updatedAt"),
+)
+
+#: "Roll back automatically" armed for one active canary (canaryKey: its workspace, field and split,
+#: so a later re-enable is a new canary that is not armed). Arming and disarming are audited too.
+auto_rollback = Table(
+    "auto_rollback",
+    state_metadata,
+    Column("canaryKey", Text, primary_key=True),
+    Column("workspaceId", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("armed", Boolean, nullable=False),
+    Column("changedBy", Text, nullable=False),
+    Column("changedAt", Timestamp, nullable=False),
 )
 
 

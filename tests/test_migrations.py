@@ -35,7 +35,7 @@ from db.state import (
 from tests.backends import new_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAD = "0002"  # bump with every new revision in db/migrations/versions/
+HEAD = "0003"  # bump with every new revision in db/migrations/versions/
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
