@@ -41,9 +41,19 @@ def _url_split() -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+URL_KEY = "cw_canary_url_written"
+
+
+def _url_state() -> tuple[str, str, str]:
+    return (st.query_params.get("ws") or "", st.query_params.get("split") or "", st.query_params.get("field") or "")
+
+
 def _from_url() -> None:
-    """First run of a session: the URL's ws / split / field become the widgets' starting values."""
-    if WS_KEY in st.session_state:
+    """The URL's ws / split / field become the widgets' values on a session's first run and whenever
+    the address differs from what this page last wrote there (a link from the Overview, a pasted URL)."""
+    if WS_KEY in st.session_state and st.session_state.get(URL_KEY) == _url_state():
+        return
+    if not any(_url_state()) and WS_KEY in st.session_state:
         return
     wanted = [w for w in (st.query_params.get("ws") or "").split(",") if w in label]
     st.session_state[WS_KEY] = wanted
@@ -83,7 +93,8 @@ with layout.section("Active canaries"):
     else:
         st.info("No active canary: every rollout field matches the fleet majority. Choose a workspace below.")
 left, middle, right = st.columns([2, 2, 1])
-chosen = left.multiselect("Canary workspace(s)", list(label), format_func=lambda w: label.get(w, w), key=WS_KEY)
+chosen = left.multiselect("Canary workspace(s)", list(label), format_func=lambda w: label.get(w, w), key=WS_KEY,
+                          on_change=lambda: st.session_state.update({FIELD_KEY: None}))  # a manual choice
 if SPLIT_KEY not in st.session_state:
     st.session_state[SPLIT_KEY] = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None, microsecond=0)
 split = middle.datetime_input("Split: rollout time (UTC)", step=60, key=SPLIT_KEY)
@@ -104,6 +115,9 @@ st.query_params.update({"ws": ",".join(chosen),
                         "split": split_param(ActiveCanary(chosen[0], "", split.replace(tzinfo=UTC), None))})
 if field:
     st.query_params["field"] = field
+elif "field" in st.query_params:
+    del st.query_params["field"]
+st.session_state[URL_KEY] = _url_state()
 
 
 @st.fragment(run_every=REFRESH_SECONDS if live else None)

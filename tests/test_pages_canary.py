@@ -138,6 +138,14 @@ def test_canary_page_opens_on_the_canary_in_the_address(app_on, demo_db):
     assert app.multiselect(key="cw_canary_workspaces").value == [story.canary]
     assert date_input(app, "Split").value == story.rollout_at.replace(tzinfo=None)
     assert [m for m in markdown(app) if m.startswith("**Rollback: ")][0] == f"**Rollback: {BUNDLE}**"
+    # a new address in the same session (a link from the Overview) moves the page to that canary
+    app.query_params["ws"] = story.quiet
+    app.query_params["split"] = (story.rollout_at - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    del app.query_params["field"]
+    app.run()
+    assert not app.exception, app.exception
+    assert app.multiselect(key="cw_canary_workspaces").value == [story.quiet]
+    assert date_input(app, "Split").value == (story.rollout_at - timedelta(hours=3)).replace(tzinfo=None)
 
 
 def test_compare_page_splits_at_an_audit_event(app_on):
