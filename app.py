@@ -9,9 +9,8 @@ import streamlit as st
 
 from auth.session import sign_in
 from db.config import ConfigError
-from ui.context import app_context
+from ui.context import AppContext, app_context
 from ui.navigation import navigation_for, refused_pages, spec_for_stem
-from ui.refresher import start_summary_refresher
 
 REQUESTED = "cw_requested_link"  # (url path, query params) this session was opened with
 PENDING = "cw_requested_link_pending"  # True until the requested page has been opened
@@ -19,12 +18,33 @@ FAVICON = Path(__file__).resolve().parent / "ui" / "favicon.png"  # served by th
 
 st.set_page_config(page_title="canarywatch", page_icon=str(FAVICON), layout="wide")
 
+
+def demo_build_progress(ctx: AppContext, *, rerun_when_done: bool) -> None:
+    """While the embedded demo database is built: a progress bar that updates itself every second
+    (and, for a signed-in user waiting for a page, re-runs the app once the data is there)."""
+    build = ctx.demo_build
+
+    @st.fragment(run_every=1)
+    def progress() -> None:
+        if build.done.is_set():
+            if build.error:
+                st.error(f"The demo database could not be built ({build.error}).", icon=":material/error:")
+            elif rerun_when_done:
+                st.rerun(scope="app")
+            else:
+                st.success("The demo data is ready.", icon=":material/check:")
+            return
+        st.progress(build.progress(), text="Preparing the demo data: generating 30 days of synthetic activity "
+                                           f"({build.elapsed():.0f} s so far; usually about 10 s)…")
+
+    progress()
+
+
 try:
     ctx = app_context()
 except ConfigError as exc:
     st.error(f"canarywatch is misconfigured: {exc}", icon=":material/gpp_bad:")
     st.stop()
-start_summary_refresher()
 
 if REQUESTED not in st.session_state:
     # Remember the link this session was opened with: the cookie component's first rerun forgets it.
@@ -33,7 +53,10 @@ if REQUESTED not in st.session_state:
 requested_path, requested_params = st.session_state[REQUESTED]
 wanted = requested_path.strip("/").rsplit("/", 1)[-1]
 user = sign_in(demo=ctx.demo, write_engine=ctx.write)
-if user is None:
+if not ctx.ready:
+    # the demo database is still being generated: sign-in works meanwhile, pages wait for it
+    demo_build_progress(ctx, rerun_when_done=user is not None)
+if user is None or not ctx.ready:
     # Only the sign-in view exists for a visitor: no page of the app is registered or reachable. It also
     # answers at the URL the visitor asked for, so the address (and its query string) stays as typed and
     # the page opens there right after sign-in, without a detour through the Overview.
@@ -42,6 +65,10 @@ if user is None:
         signin.append(st.Page(lambda: None, title="Sign in", url_path=wanted, visibility="hidden"))
     st.navigation(signin, position="hidden").run()
     st.stop()
+# imported only now: they pull in pandas, which the sign-in form does not need (it must be up fast)
+from ui.refresher import start_summary_refresher  # noqa: E402
+
+start_summary_refresher()
 pages = navigation_for(user.roles)
 refused = refused_pages(user.roles, requested_path)  # a new URL typed in the address bar is a new session
 registered = [p for group in pages.values() for p in group]

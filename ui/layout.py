@@ -133,3 +133,4 @@ def section(name: str) -> Iterator[None]:
 
 def empty_state(what: str) -> None:
     st.info(f"No {what} in this window. Try a longer window or other workspaces.", icon=":material/inbox:")
+

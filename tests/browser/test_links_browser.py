@@ -4,17 +4,20 @@
   figures following the link; changing a filter writes it back to the address bar;
 - an analyst typing /toggles is told which role that page needs and gets a link home;
 - an audit row leads to the canary view of that change with its workspace, split and field;
-- no page asks any host but the app's own (127.0.0.1) for anything.
+- no page asks any host but the app's own (127.0.0.1) for anything;
+- on a fresh demo the sign-in form is there while the demo data is still being generated (progress
+  shown), and signing in then opens the Overview once the data is in.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser.conftest import login, screenshot, wait_idle
+from tests.browser.conftest import VIEWPORT, login, screenshot, start_dashboard, wait_idle
 
 pytestmark = pytest.mark.browser
 CANARY_WS, QUIET_WS = "ws-acme", "ws-birch"  # demo/story.py
@@ -114,3 +117,25 @@ def test_no_page_asks_another_host(running_app):
         page.context.close()
     outside = {name: sorted(h - {"127.0.0.1"}) for name, h in hosts.items() if h - {"127.0.0.1"}}
     assert not outside, outside
+
+
+def test_a_fresh_demo_shows_the_sign_in_form_while_its_data_is_generated(running_app, tmp_path):
+    with start_dashboard(tmp_path) as url:
+        healthy = time.monotonic()
+        context = running_app.browser.new_context(base_url=url, viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto("/overview")
+            page.get_by_label("Username").wait_for(timeout=30_000)
+            form_after = time.monotonic() - healthy
+            building = page.get_by_test_id("stProgress").count()
+            screenshot(page, "first-start-signin")
+            print(f"sign-in form {form_after:.2f} s after health; progress bar shown: {bool(building)}")
+            assert building, "the form is up before the demo data, with the build's progress"
+            login(page, "analyst", "demo-analyst-pass", path="/overview")
+            page.get_by_role("heading", name="Overview", exact=True).first.wait_for(timeout=60_000)
+            wait_idle(page)
+            assert page.get_by_test_id("stException").count() == 0
+            assert page.get_by_test_id("stMetric").count() + page.get_by_text("Health in this window").count() > 0
+        finally:
+            context.close()
