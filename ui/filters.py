@@ -6,7 +6,8 @@ the names every page uses), so a reload or a pasted link restores it:
 
 - a link whose filter parameters are new to this session (opened, pasted, reloaded in a new tab)
   sets the widgets before they are drawn;
-- a URL without filter parameters (a page opened from the sidebar) keeps the session's choice;
+- on a page just opened otherwise (from the sidebar, a link with the same filters) the session's
+  last filters are set again (Streamlit does not carry a value set from code to another page);
 - after the widgets are drawn their values are written back to the query string.
 
 Bad values in a link are left out with a sentence in the sidebar and change nothing else.
@@ -32,6 +33,7 @@ KEY_FROM_DAY, KEY_FROM_TIME = "cw_filter_from_day", "cw_filter_from_time"
 KEY_TO_DAY, KEY_TO_TIME = "cw_filter_to_day", "cw_filter_to_time"
 KEY_CHANNEL = "cw_filter_channel"
 KEY_URL_SYNCED = "cw_url_synced"  # the managed query parameters as last read from / written to the URL
+KEY_FILTER_PAGE = "cw_filter_page"  # the page the filters were last drawn on
 
 URL_WINDOW, URL_START, URL_END, URL_WS, URL_CHANNEL = "window", "start", "end", "ws", "channel"
 FILTER_PARAMS = (URL_WINDOW, URL_START, URL_END, URL_WS, URL_CHANNEL)
@@ -169,10 +171,23 @@ def current_params() -> dict[str, str]:
     return {k: v for k, v in synced.items() if k in FILTER_PARAMS}
 
 
+def current_page() -> str:
+    """The running page's id (its script hash)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else ""
+
+
 def _apply_link(known: Collection[str]) -> list[str]:
+    """Set the widgets from a new link, or from the session's filters on a page just opened."""
     incoming = url_incoming(FILTER_PARAMS)
+    page, previous = current_page(), st.session_state.get(KEY_FILTER_PAGE)
+    st.session_state[KEY_FILTER_PAGE] = page
     if incoming is None:
-        return []
+        if page == previous or not current_params():
+            return []
+        incoming = current_params()
     values, problems = widgets_from_params(incoming, known)
     st.session_state.update(values)
     return problems

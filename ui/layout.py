@@ -76,6 +76,11 @@ def freshness_bar() -> None:
 def refresh_choice() -> str:
     """The auto-refresh choice: a link's `refresh` parameter when it is new to the session, else the session's."""
     incoming = filters.url_incoming((URL_REFRESH,))
+    page = filters.current_page()
+    if incoming is None and st.session_state.get("cw_refresh_page") != page:
+        # a page just opened: the session's choice (Streamlit does not carry a value set from code)
+        incoming = {URL_REFRESH: st.session_state.get(filters.KEY_URL_SYNCED, {}).get(URL_REFRESH, "off")}
+    st.session_state["cw_refresh_page"] = page
     if incoming is not None:
         wanted = incoming[URL_REFRESH]
         st.session_state[KEY_REFRESH] = wanted if wanted in REFRESH_EVERY else "off"
