@@ -92,18 +92,40 @@ def judge_window_change(successes: float, trials: float, before_successes: float
     return Hint(RED if wrong_way >= rule.red - 1e-12 else AMBER, reason)
 
 
+def judge_against_others(successes: float, trials: float, others_successes: float, others_trials: float,
+                         rule: ChangeRule, *, proportion: bool = True) -> Hint:
+    """A workspace's rate in the window against the other chosen workspaces' in the same window: a
+    canary that fails since its rollout days ago looks like its own previous window, not like the fleet."""
+    if not trials or trials < rule.min_n or others_trials < rule.min_n:
+        return Hint(GREY, "too little data to compare with the other workspaces")
+    now, others = successes / trials, others_successes / others_trials
+    wrong_way = (now - others) if rule.worse == "up" else (others - now)
+    if wrong_way < rule.amber - 1e-12:
+        return Hint(GREEN, "in line with the other workspaces, or better")
+    reason = f"{_amount(wrong_way, rule)} worse than the other chosen workspaces"
+    if proportion:
+        tested = rate_change(int(successes), int(trials), int(others_successes), int(others_trials))
+        if not tested.significant:
+            return Hint(GREEN, f"{reason}, not significant (p = {tested.p_value:.2g})")
+        reason += f" (p = {tested.p_value:.2g})"
+    return Hint(RED if wrong_way >= rule.red - 1e-12 else AMBER, reason)
+
+
 def judge_by_workspace(now: pd.DataFrame, before: pd.DataFrame, numerator: str, denominator: str,
                        rule: ChangeRule, *, proportion: bool = True) -> pd.DataFrame:
-    """Per workspace with rows in the window: value, n, colour and reason (judge_window_change)."""
+    """Per workspace with rows in the window: value, n, colour and reason, the worse of its change
+    against the previous window and its distance from the other workspaces in this window."""
     columns = [numerator, denominator]
     a, b = sums_by(now, ["workspace"], columns), sums_by(before, ["workspace"], columns)
     merged = a.merge(b, on="workspace", how="left", suffixes=("", "_before")).fillna(
         {f"{numerator}_before": 0, f"{denominator}_before": 0})
     rows = []
+    all_s, all_n = float(merged[numerator].sum()), float(merged[denominator].sum())
     for r in merged.itertuples(index=False):
         s, n = getattr(r, numerator), getattr(r, denominator)
         bs, bn = getattr(r, f"{numerator}_before"), getattr(r, f"{denominator}_before")
-        hint = judge_window_change(s, n, bs, bn, rule, proportion=proportion)
+        hint = worst([judge_window_change(s, n, bs, bn, rule, proportion=proportion),
+                      judge_against_others(s, n, all_s - s, all_n - n, rule, proportion=proportion)])
         rows.append({"workspace": r.workspace, "value": s / n if n else None, "n": int(n), "colour": hint.colour,
                      "reason": hint.reason})
     return pd.DataFrame(rows, columns=["workspace", "value", "n", "colour", "reason"])

@@ -62,6 +62,12 @@ def workspace_name(workspace: str) -> str:
     return str(filters.workspace_label(pd.DataFrame({"workspace": [workspace]}))["workspace_name"].iloc[0])
 
 
+def window_words(hint: Hint) -> Hint:
+    """analysis.health speaks of "the 24 h before"; here the window is the chosen one."""
+    return Hint(hint.colour, hint.reason.replace("the 24 h before", "the window before").replace(
+        "either day", "in either window"))
+
+
 def summed(frame: pd.DataFrame, column: str) -> float:
     return float(frame[column].sum()) if not frame.empty else 0.0
 
@@ -117,7 +123,7 @@ with layout.section("Health"):
         rate_area("Bundle truncation rate", "pages/bundle.py", bun, bun_prev, "truncated", "calls",
                   "bundle_truncation"),
         Area("Auto-book bookings", "pages/booking.py", f"{total(books, 'bookings'):,}",
-             judge_bookings(total(books, "bookings"), total(books_prev, "bookings"))),
+             window_words(judge_bookings(total(books, "bookings"), total(books_prev, "bookings")))),
         Area("Webhook queue: due now", "pages/offload.py",
              f"{total(due, 'due'):,}" + (f" · oldest {oldest:.0f} min" if oldest is not None else ""),
              judge_queue(total(due, "due"), oldest)),
@@ -129,10 +135,11 @@ with layout.section("Health"):
                 card(area)
     st.caption("Green: fine · orange: look · red: act · grey: too little data to judge. Rates: 5 / 10 points "
                "worse than the window before and significant (two-proportion test, p < 0.05); mean confidence: "
-               "0.02 / 0.05 lower; at least 20 observations (10 revisions) in each window. A card takes the "
-               "colour of its worst chosen workspace when that is worse than the fleet's. Queue: oldest due event "
-               "5 / 30 min. Functions: 5% / 10% failed in a function-hour with at least 10 runs (global: "
-               "BackgroundFunctionRun has no workspace). Bookings: halved from at least 5.")
+               "0.02 / 0.05 lower; at least 20 observations (10 revisions) in each window. A workspace is also "
+               "judged against the other chosen workspaces in the same window (a canary failing since days "
+               "looks like its own day before), and a card takes the colour of its worst workspace. Queue: "
+               "oldest due event 5 / 30 min. Functions: 5% / 10% failed in a function-hour with at least 10 "
+               "runs (global: BackgroundFunctionRun has no workspace). Bookings: halved from at least 5.")
 
 
 #: cell backgrounds of the per-workspace table, by hint colour

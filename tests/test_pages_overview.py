@@ -163,6 +163,24 @@ def test_a_red_workspace_is_not_hidden_behind_a_green_fleet(db, monkeypatch):
             "(fleet: within 5.0 points of the previous window, or better)") in captions_of(app), captions_of(app)
 
 
+def test_a_workspace_failing_since_days_is_red_against_the_others(db, monkeypatch):
+    """Alpha: 15 of 30 needs_review in both windows (no change); Bravo: 0 of 30 in both. The fleet did not
+    move (green alone); Alpha is 50 points above the others in this window: red, named."""
+    db.seed.workspace("ws-a", name="Alpha", settings={})
+    db.seed.workspace("ws-b", name="Bravo", settings={})
+    for i in range(30):
+        for when in (HOUR_AGO, DAY_AND_A_HALF_AGO):
+            db.seed.draft("ws-a", when=when, action="needs_review" if i < 15 else "send_immediate", confidence=0.9)
+            db.seed.draft("ws-b", when=when, action="send_immediate", confidence=0.9)
+    app = open_page(db.backend.url, PAGE, monkeypatch)
+    assert card(app, "needs_review rate") == (":red[:material/circle: act] · **needs_review rate**", "### 25.0%")
+    p_value = stats.chi2_contingency([[15, 15], [0, 30]], correction=False).pvalue
+    assert (f"worst workspace Alpha at 50.0%: 50.0 points worse than the other chosen workspaces "
+            f"(p = {p_value:.2g})") in captions_of(app), captions_of(app)
+    table = app.dataframe[0].value
+    assert table.loc["Alpha", "needs_review rate"] == "50.0%"
+
+
 def test_an_operator_opens_the_canary_view_of_a_workspace_and_an_analyst_is_not_offered_it(db, monkeypatch):
     plant(db.seed)
     app = open_page(db.backend.url, PAGE, monkeypatch, role=Role.OPERATOR)
