@@ -95,11 +95,12 @@ def refused_pages(roles: frozenset[Role], requested: str) -> list[st.Page]:
         return []
 
     def refused() -> None:
-        st.title(spec.title)
+        st.title("Not open to your role")
         st.error(refusal(spec), icon=":material/block:")
+        st.caption(f"You asked for “{spec.title}”; nothing of it is shown or run for your role.")
         st.page_link(str(ROOT / PAGES[0].path), label="Back to the Overview", icon=":material/home:")
 
-    return [st.Page(refused, title=spec.title, url_path=stem(spec), visibility="hidden")]
+    return [st.Page(refused, title="Not open to your role", url_path=stem(spec), visibility="hidden")]
 
 
 __all__ = ["ANALYSTS", "OPERATORS", "PAGES", "READERS", "SUPER_ADMINS", "PageSpec", "may_open", "navigation_for",
