@@ -43,6 +43,9 @@ def test_a_link_with_filters_opened_before_sign_in_restores_them(browser_page):
     shown = query(page)
     assert shown["window"] == ["7d"] and shown["ws"] == [QUIET_WS] and shown["channel"] == ["email"], shown
     assert shown["refresh"] == ["1m"], shown
+    # the copy-link box holds this very view
+    link = sidebar.get_by_test_id("stCode").inner_text().replace("\n", "")
+    assert urlparse(link).path.endswith("/confidence") and parse_qs(urlparse(link).query) == shown, link
     # the figures follow: the window caption and the charts' x range span 7 days
     caption = sidebar.get_by_text("Window:").inner_text()
     assert caption.startswith("Window: "), caption
