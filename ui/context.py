@@ -19,6 +19,12 @@ class AppContext:
     read: Engine
     write: Engine
     demo_end: object = None  # the demo Story when running on the embedded demo
+    demo_build: object = None  # a demo.embedded.DemoBuild while the demo database is being built
+
+    @property
+    def ready(self) -> bool:
+        """False while the embedded demo database is still being built (sign-in works, pages wait)."""
+        return self.demo_build is None or self.demo_build.done.is_set()
 
     @property
     def demo(self) -> bool:
@@ -34,14 +40,20 @@ class AppContext:
 @st.cache_resource(show_spinner="Opening the database…")
 def app_context() -> AppContext:
     config = load_config()
-    story = None
+    story = build = None
     if config.demo:
-        from demo.embedded import ensure_demo_database
+        from demo.embedded import prepare_demo_database
 
-        story = ensure_demo_database(Path(make_url(config.read_url).database or ""))
-    return AppContext(
+        # built in the background: the sign-in form must not wait for the demo data (issue 13)
+        story, build = prepare_demo_database(Path(make_url(config.read_url).database or ""))
+    ctx = AppContext(
         config,
         read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms),
         write_engine(config.write_url, statement_timeout_ms=config.statement_timeout_ms),
         story,
+        build,
     )
+    if build is not None:
+        # pooled connections still hold the file the build renamed over: open the new one
+        build.when_done(lambda: (ctx.read.dispose(), ctx.write.dispose()))
+    return ctx

@@ -42,6 +42,33 @@ def allowed(spec: PageSpec, roles: frozenset[Role]) -> bool:
     return bool(spec.roles & roles)
 
 
+def stem(spec: PageSpec) -> str:
+    """The page's url path (`/canary`): its file stem."""
+    return Path(spec.path).stem
+
+
+def spec_for_stem(url_path: str) -> PageSpec | None:
+    """The page a URL path names (`/canary`, `canary/`), or None."""
+    wanted = url_path.strip("/").rsplit("/", 1)[-1]
+    return next((spec for spec in PAGES if stem(spec) == wanted), None) if wanted else None
+
+
+def may_open(path: str, roles: frozenset[Role]) -> bool:
+    """Whether a user with these roles may open the page at `path` ("pages/canary.py"): ask before drawing a
+    link, a link to a page the user's navigation does not hold raises StreamlitPageNotFoundError."""
+    try:
+        return allowed(spec_for(path), roles)
+    except KeyError:
+        return False
+
+
+def refusal(spec: PageSpec) -> str:
+    """What a user who may not open `spec` is told."""
+    needs = sorted(r.value for r in spec.roles)
+    roles = needs[0] if len(needs) == 1 else ", ".join(needs[:-1]) + " or " + needs[-1]
+    return f"This page needs the {roles} role."
+
+
 def spec_for(path: str) -> PageSpec:
     for spec in PAGES:
         if spec.path == path:
@@ -55,9 +82,26 @@ def navigation_for(roles: frozenset[Role]) -> dict[str, list[st.Page]]:
     for spec in PAGES:
         if allowed(spec, roles):
             page = st.Page(str(ROOT / spec.path), title=spec.title, icon=spec.icon, default=spec.default,
-                           url_path=Path(spec.path).stem)
+                           url_path=stem(spec))
             sections.setdefault(spec.section, []).append(page)
     return sections
 
 
-__all__ = ["ANALYSTS", "OPERATORS", "PAGES", "READERS", "SUPER_ADMINS", "PageSpec", "navigation_for"]
+def refused_pages(roles: frozenset[Role], requested: str) -> list[st.Page]:
+    """A hidden page at the URL of a page these roles may not open (the one the session's link named),
+    saying which role it needs and linking home; without it Streamlit silently opens the Overview."""
+    spec = spec_for_stem(requested)
+    if spec is None or allowed(spec, roles):
+        return []
+
+    def refused() -> None:
+        st.title("Not open to your role")
+        st.error(refusal(spec), icon=":material/block:")
+        st.caption(f"You asked for “{spec.title}”; nothing of it is shown or run for your role.")
+        st.page_link(str(ROOT / PAGES[0].path), label="Back to the Overview", icon=":material/home:")
+
+    return [st.Page(refused, title="Not open to your role", url_path=stem(spec), visibility="hidden")]
+
+
+__all__ = ["ANALYSTS", "OPERATORS", "PAGES", "READERS", "SUPER_ADMINS", "PageSpec", "may_open", "navigation_for",
+           "refused_pages", "refusal", "spec_for_stem"]

@@ -1,4 +1,9 @@
-"""Headline metric tiles: the value in this window and its change against the previous equal window."""
+"""Headline metric tiles: the value in this window and its change against the previous equal window.
+
+The change is coloured only when it is significant (analysis.significance) and in the direction the
+tile names as good or bad: no colour for +0, none for noise. Counts are tested on their own; a rate
+is tested when the tile carries its trials (`n`, `n_previous`), else only a zero change is grey.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import streamlit as st
+
+from analysis.significance import Change, count_change, rate_change
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,8 @@ class Tile:
     kind: str = "count"  # count | rate | number | ms
     help: str | None = None
     higher_is_better: bool | None = None  # None: the change is neither good nor bad
+    n: int | None = None  # a rate's trials in the window (for its significance test)
+    n_previous: int | None = None
 
 
 def _fmt(value: float | None, kind: str) -> str:
@@ -41,12 +50,43 @@ def _delta(tile: Tile) -> str | None:
     return f"{change:+,.3f} vs previous window"
 
 
+def change_of(tile: Tile) -> Change | None:
+    """The tested change of a tile, or None when it cannot be tested."""
+    if tile.value is None or tile.previous is None:
+        return None
+    if tile.kind == "count" and float(tile.value).is_integer() and float(tile.previous).is_integer():
+        return count_change(int(tile.value), int(tile.previous))
+    if tile.kind == "rate" and tile.n and tile.n_previous:
+        return rate_change(round(tile.value * tile.n), tile.n, round(tile.previous * tile.n_previous), tile.n_previous)
+    return None
+
+
+def delta_colour(tile: Tile) -> str:
+    """Streamlit's delta_color: "off" (grey) unless the change is real and has a good or bad direction."""
+    if tile.higher_is_better is None or tile.value is None or tile.previous is None:
+        return "off"
+    if round(tile.value - tile.previous, 12) == 0:
+        return "off"
+    tested = change_of(tile)
+    if tested is not None and not tested.significant:
+        return "off"
+    return "normal" if tile.higher_is_better else "inverse"
+
+
+def _help(tile: Tile) -> str | None:
+    tested = change_of(tile)
+    if tested is None or tested.p_value is None:
+        return tile.help
+    verdict = "significant" if tested.significant else "not significant (grey)"
+    note = f"Change vs previous window: p = {tested.p_value:.2g}, {verdict} ({tested.test})."
+    return f"{tile.help}\n\n{note}" if tile.help else note
+
+
 def headline(tiles: Sequence[Tile]) -> None:
     columns = st.columns(len(tiles))
     for column, tile in zip(columns, tiles, strict=True):
-        colour = "off" if tile.higher_is_better is None else ("normal" if tile.higher_is_better else "inverse")
-        column.metric(tile.label, _fmt(tile.value, tile.kind), _delta(tile), delta_color=colour, help=tile.help,
-                      border=True)
+        column.metric(tile.label, _fmt(tile.value, tile.kind), _delta(tile), delta_color=delta_colour(tile),
+                      help=_help(tile), border=True)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
