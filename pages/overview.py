@@ -15,13 +15,19 @@ from analysis.health import RULES, Hint, judge_bookings, judge_failure_ratio, ju
 from analysis.queue import worst_failure_ratios
 from analysis.significance import SEVERITY, judge_by_workspace, judge_window_change
 from analysis.significance import worst as worst_hint
+from auth.roles import Role
+from auth.throttle import is_per_process
 from queries import booking, bundle, drafts, offload, overseer, revision, settings
 from rollout.effective import GATED_BY, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
 from ui import filters, layout
+from ui.canary_status import active_canaries_section
+from ui.context import app_context
 from ui.data import cached
+from ui.doctor_view import doctor_section
 from ui.navigation import may_open
 from ui.safe import plain
+from ui.watch_status import watch_status_section
 
 user = layout.page_setup("Overview", "Status at a glance: the active canaries, each area's health in the chosen "
                          "window against the window before, the kill switches and every workspace's rollout state.")
@@ -29,8 +35,13 @@ f = filters.sidebar(channel=False)
 day = f  # the chosen window (the Window and Workspaces filters both apply here)
 before = day.previous()
 
-# -- ACTIVE CANARIES: the first section of the Overview. The lead wires ui/canary_status.py in here. ------
-active_canaries = st.container()
+with layout.section("Active canaries"):
+    active_canaries_section(user.roles)
+    if is_per_process():
+        st.warning("Sign-in throttling and session revocation are kept in this dashboard process only: the "
+                   "database refuses canarywatch's state writes (a read-only deployment). Behind a load balancer "
+                   "each replica counts failed sign-ins and logouts on its own; set CANARYWATCH_WRITE_URL to a "
+                   "role that may write the canarywatch schema.", icon=":material/warning:")
 
 
 @dataclass(frozen=True)
@@ -248,4 +259,11 @@ with layout.section("Open a workspace"):
                 st.switch_page(target, query_params={**filters.current_params(), "ws": chosen})
         st.caption("Opens the detail page with the Workspaces filter set to this workspace only (the canary view "
                    "on this workspace, since its latest rollout change).")
+if may_open("pages/canary.py", user.roles):
+    with layout.section("Canary notifications"):
+        watch_status_section()
+if Role.SUPER_ADMIN in user.roles:
+    with layout.section("Database and deployment checks"):
+        ctx = app_context()
+        doctor_section(ctx.read, ctx.write)
 layout.freshness_bar()
