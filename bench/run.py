@@ -25,7 +25,7 @@ from bench.generate import db_url
 from bench.measure import PAGES
 from bench.naive import NAIVE_TABLES
 from db.engine import write_engine
-from rollout.summaries import refresh_summaries
+from summaries.refresh import refresh_summaries
 
 OUT = Path(__file__).resolve().parent / "out"
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from analysis.summary_freshness import freshness_sentence
-from queries.summary import Freshness
+from summaries.reading import Freshness
 
 NOW = datetime(2026, 2, 18, 12, 0)
 

@@ -1,7 +1,7 @@
 """One summary refresher per dashboard process (issue 6), started with the app.
 
 Set CANARYWATCH_SUMMARY_REFRESH=off to run without one (the tests do; a cron job running
-`canarywatch summaries` can take its place). Replicas each run one: rollout/summaries.py keeps them
+`canarywatch summaries` can take its place). Replicas each run one: summaries/refresh.py keeps them
 from writing the same day twice.
 """
 
@@ -11,7 +11,7 @@ import os
 
 import streamlit as st
 
-from rollout.summaries import SummaryRefresher
+from summaries.refresh import SummaryRefresher
 from ui.context import app_context
 
 SWITCH = "CANARYWATCH_SUMMARY_REFRESH"
