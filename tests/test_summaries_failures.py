@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from analysis.summary_freshness import freshness_sentence
+from auth.roles import Role
 from canarywatch_cli import main as cli_main
 from db.state import summary_failure
 from queries import drafts
@@ -22,6 +23,7 @@ from queries.filters import Window
 from summaries.declarations import cells_table, summarised_specs, summary_day
 from summaries.reading import FailureNote, SummaryReader, summary_freshness
 from summaries.refresh import Failure, refresh_summaries
+from tests.pages_support import captions, open_page
 from tests.seed import T0
 from tests.summary_support import BROKEN, assert_same_as_raw, broken_query, set_broken_days
 
@@ -126,3 +128,20 @@ def test_the_command_line_exits_1_naming_the_failing_query(db, capsys):
             assert conn.execute(select(func.count(summary_day.c.day.distinct()))).scalar() == 3
         set_broken_days(set())
         assert cli_main(["summaries", "--database-url", db.backend.url, "--now", "2026-02-18T12:06Z"]) == 0
+
+
+FRESHNESS_PAGES = ["pages/confidence.py", "pages/revision.py", "pages/overseer.py", "pages/bundle.py",
+                   "pages/booking.py", "pages/offload.py", "pages/telemetry.py", "pages/audit.py",
+                   "pages/toggles.py", "pages/overview.py"]
+
+
+def test_every_page_with_a_freshness_line_shows_the_failure(db, monkeypatch):
+    plant(db.seed)
+    with broken_query(db.backend.write, {feb(16)}) as name:
+        refresh_summaries(db.backend.write, now=T0, backfill=True)
+        shown = {}
+        for path in FRESHNESS_PAGES:
+            app = open_page(db.backend.url, path, monkeypatch, role=Role.SUPER_ADMIN)
+            shown[path] = [c for c in captions(app) if c.startswith("Summary refresh failed for 1 query: "
+                                                                    f"`{name}` (LookupError, 1 day, last ")]
+        assert {path: len(lines) for path, lines in shown.items()} == dict.fromkeys(FRESHNESS_PAGES, 1)
