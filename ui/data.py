@@ -31,8 +31,10 @@ class DataUnavailable(RuntimeError):
 def _run(name: str, start: datetime, end: datetime, workspaces: tuple[str, ...], channel: str | None,
          options: tuple[tuple[str, object], ...]) -> tuple[pd.DataFrame, datetime]:
     window = Window(start, end, workspaces, channel)
+    spec = REGISTRY[name]
     with summary_reader(app_context().read) as reader:  # stored days plus raw edges for summarised queries
-        return REGISTRY[name].func(reader, window, **dict(options)), datetime.now(UTC)
+        conn = reader if spec.summary is not None else reader.conn
+        return spec.func(conn, window, **dict(options)), datetime.now(UTC)
 
 
 def cached(func: Callable[..., pd.DataFrame], f: Window, **options: object) -> pd.DataFrame:
