@@ -92,13 +92,13 @@ def short(value: object, limit: int = LABEL_CHARS) -> str:
 
 
 def top_workspaces(frame: pd.DataFrame, *, keys: Sequence[str], measures: Sequence[str], by: str = "workspace",
-                   rank_by: str | None = None, chosen: bool = False, n: int = TOP_N,
+                   rank_by: str | None = None, chosen: bool = False, n: int | None = None,
                    fleet_total: bool = True) -> pd.DataFrame:
     """Per-workspace rows regrouped for a chart: the top `n` workspaces by `rank_by` (summed over the
     frame), "other" for the rest, and the fleet total first; `chosen` (workspaces picked in the
     filter) keeps them all. Columns: `keys`, `by`, `measures`. Measures must add up (counts, sums):
     compute rates afterwards."""
-    keys, measures = list(keys), list(measures)
+    keys, measures, n = list(keys), list(measures), n or TOP_N
     if frame.empty or chosen:
         return frame[[*keys, by, *measures]]
     volume = frame.groupby(by, dropna=False)[rank_by or measures[0]].sum()
@@ -114,13 +114,13 @@ def top_workspaces(frame: pd.DataFrame, *, keys: Sequence[str], measures: Sequen
     return result[[*keys, by, *measures]]
 
 
-def largest(frame: pd.DataFrame, *, by: str, rank_by: str, chosen: bool = False, n: int = TOP_N) -> pd.DataFrame:
+def largest(frame: pd.DataFrame, *, by: str, rank_by: str, chosen: bool = False, n: int | None = None) -> pd.DataFrame:
     """Only the rows of the `n` largest `by` categories by `rank_by` (for measures that do not add up,
     such as means, where an "other" group cannot be formed); `chosen` keeps them all."""
     if frame.empty or chosen:
         return frame
     volume = frame.groupby(by, dropna=False)[rank_by].sum()
-    top = [name for name, _ in sorted(volume.items(), key=lambda item: (-item[1], str(item[0])))[:n]]
+    top = [name for name, _ in sorted(volume.items(), key=lambda item: (-item[1], str(item[0])))[: n or TOP_N]]
     return frame[frame[by].isin(top)]
 
 
@@ -131,8 +131,12 @@ def _sum(frame: pd.DataFrame, keys: list[str], measures: Sequence[str]) -> pd.Da
 
 
 def _categories(frame: pd.DataFrame, color: str | None) -> list[object]:
-    """Categories in the order they come (top_workspaces puts the fleet first and "other" last)."""
-    return [None] if color is None else list(pd.unique(frame[color]))
+    """Categories in the order they come, the fleet total first and "other" last."""
+    if color is None:
+        return [None]
+    found = list(pd.unique(frame[color]))
+    return [*(c for c in found if c == FLEET), *(c for c in found if c not in (FLEET, OTHER)),
+            *(c for c in found if c == OTHER)]
 
 
 # -- figures --------------------------------------------------------------------------------------
@@ -178,8 +182,8 @@ def _thresholds(fig: go.Figure, thresholds: Sequence[float], *, label: bool = Tr
     for i, threshold in enumerate(sorted(set(thresholds))):
         fig.add_vline(x=threshold, line_dash="dash", line_color=THRESHOLD_COLOUR)
         if label:
-            fig.add_annotation(x=threshold, y=1 - 0.07 * (i % 4), yref="paper", text=f"threshold {threshold:g}",
-                               showarrow=False, xanchor="right", yanchor="top",
+            fig.add_annotation(x=threshold, y=round(1 - 0.07 * (i % 4), 2), yref="paper",
+                               text=f"threshold {threshold:g}", showarrow=False, xanchor="right", yanchor="top",
                                font={"size": 10, "color": THRESHOLD_COLOUR}, bgcolor="rgba(255,255,255,0.85)")
 
 
@@ -195,8 +199,8 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
     """Lines per category; with `volume`, points whose bucket has fewer than `min_volume` of it are
     drawn faded and apart from the line (the subtitle states the minimum)."""
     fig = go.Figure()
-    frame = frame.sort_values(x)
     categories = _categories(frame, color)
+    frame = frame.sort_values(x, kind="stable")
     colours = colour_map(c for c in categories if c is not None)
     faded_any = False
     for category in categories:
@@ -281,7 +285,7 @@ def histogram(frame: pd.DataFrame, *, x: str, y: str, title: str, width: float, 
     colours = colour_map(c for c in categories if c is not None)
     as_lines = len(categories) > 3
     for category in categories:
-        part = (frame if category is None else frame[frame[color] == category]).sort_values(x)
+        part = (frame if category is None else frame[frame[color] == category]).sort_values(x, kind="stable")
         colour = colours.get(str(category), CYCLE[0]) if category is not None else CYCLE[0]
         name = plotly_text("" if category is None else category)
         centre = part[x] + width / 2
@@ -305,7 +309,7 @@ def ecdf(frame: pd.DataFrame, *, x: str, count: str, group: str, title: str, x_t
     categories = _categories(frame, group)
     colours = colour_map(categories)
     for name in categories:
-        part = frame[frame[group] == name].sort_values(x)
+        part = frame[frame[group] == name].sort_values(x, kind="stable")
         total = part[count].sum()
         if total <= 0:
             continue
