@@ -9,6 +9,11 @@ if TYPE_CHECKING:
     from summaries.reading import FailureNote, Freshness
 
 
+#: The staleness bound for a stored day older than the two recent ones when only a table the query joins
+#: (not the table its time column is on) changed: such a day is rewritten once a day (RefreshPolicy).
+EDITS_OF_JOINED_TABLES = "5 minutes for the last two days and 24 hours for older days"
+
+
 def freshness_sentence(fresh: Freshness, now: datetime) -> str:
     """Which days come from summaries and how old they are; partial days and today are always raw.
     A query whose refresh failed is named first, so a broken refresh never reads as "none stored yet"."""
@@ -21,7 +26,9 @@ def freshness_sentence(fresh: Freshness, now: datetime) -> str:
     age = _age(now - fresh.oldest_recent_refresh) if fresh.oldest_recent_refresh else "unknown"
     stored = (f"Summaries: {fresh.days} whole UTC days between {fresh.first_day:%Y-%m-%d} and "
               f"{fresh.last_day:%Y-%m-%d} come from per-day summaries; the latest two were re-aggregated {age} ago. "
-              "Partial days and today are read from the raw rows.")
+              "Partial days and today are read from the raw rows. "
+              f"A stored day whose rows upstream edits later is re-aggregated at the next refresh (by the rows' "
+              f"updatedAt); an edit only to a joined table shows within {EDITS_OF_JOINED_TABLES}.")
     return f"{failed} {stored}" if failed else stored
 
 

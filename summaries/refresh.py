@@ -80,6 +80,10 @@ class RefreshPolicy:
     recent_every: timedelta = timedelta(minutes=5)
     older_every: timedelta = timedelta(hours=24)
     older_per_cycle: int = 3
+    # an older day whose rows upstream edited since it was stored (their updatedAt) is rewritten at the
+    # next cycle; `edit_margin` covers clock skew and transactions still open when the day was read
+    edit_margin: timedelta = timedelta(minutes=2)
+    edited_per_cycle: int = 20
 
 
 @dataclass(frozen=True)
@@ -205,9 +209,12 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
     for name, day, failed_at in failed:
         for variant in variants.get(name, []):
             stamps.setdefault(day, {}).setdefault((name, variant), failed_at)
-    recent, older = [], []
+    recent, older, edited = [], [], []
+    end = min(last, today)
+    oldest_stamp = min((min(v.values()) for v in stamps.values() if v), default=None)
+    edits = last_edits(conn, first, end, oldest_stamp - policy.edit_margin) if oldest_stamp else {}
     day = first
-    while day < min(last, today):
+    while day < end:
         stored = stamps.get(day, {})
         oldest = min(stored.values()) if len(stored) == len(wanted) else None  # None: some variant is missing
         if day >= today - policy.recent_days * DAY:
@@ -215,11 +222,36 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
                 recent.append(day)
         elif oldest is None or oldest < now - policy.older_every:
             older.append((oldest or datetime.min, day))
+        elif day in edits and edits[day] > oldest - policy.edit_margin:
+            edited.append(day)
         day += DAY
     recent.sort(reverse=True)
+    edited = sorted(edited, reverse=True)[: None if backfill or only else policy.edited_per_cycle]
     older.sort(key=lambda item: (item[0], -item[1].timestamp()))  # least recently refreshed, newest day first
     picked = [d for _, d in older] if backfill or only else [d for _, d in older[: policy.older_per_cycle]]
-    return recent + picked
+    return recent + edited + picked
+
+
+def last_edits(conn: Connection, first: datetime, end: datetime, since: datetime) -> dict[datetime, datetime]:
+    """Day -> the newest `updatedAt` among rows edited since `since`, for every summarised query's time
+    column whose table has one (upstream's Prisma @updatedAt). One small aggregate per time column over
+    the rows edited since the oldest stored day was refreshed; a day is due again when a row of it was
+    edited after (or just before) that day was stored. Edits to other tables a query joins are not seen
+    here: those days follow `older_every`."""
+    found: dict[datetime, datetime] = {}
+    columns = {str(spec.summary.time): spec.summary.time for spec in summarised_specs()}
+    for column in columns.values():
+        table = getattr(column, "table", None)
+        if table is None or "updatedAt" not in table.c:
+            continue
+        updated = table.c["updatedAt"]
+        day = time_bucket(column, DAY_GRAIN).label("edited_day")
+        stmt = (select(day, func.max(updated)).where(updated >= since, column >= first, column < end)
+                .group_by(literal_column("edited_day")))
+        for edited_day, newest in conn.execute(stmt):
+            key = midnight(pd.Timestamp(edited_day).to_pydatetime())
+            found[key] = max(found.get(key, newest), newest)
+    return found
 
 
 def _first_day_with_data(conn: Connection) -> datetime | None:
