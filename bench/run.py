@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from summaries.refresh import refresh_summaries
 OUT = Path(__file__).resolve().parent / "out"
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 METHODS = ("summary", "bare", "naive")
-COLUMNS = ("page", "window", "scope", "method", "cold_s", "warm_s", "result_bytes", "raw_rows", "raw_bytes",
+COLUMNS = ("page", "window", "scope", "method", "cold_s", "warm_s", "load1", "result_bytes", "raw_rows", "raw_bytes",
            "peak_rss_mib", "note")
 
 
@@ -55,8 +56,10 @@ def refresh(url: str, end: datetime) -> str:
     finally:
         engine.dispose()
     slowest = max(backfill.day_seconds.values(), default=0.0)
+    load = os.getloadavg()[0]
     lines = [f"Summaries back-fill: {backfill.line()} (slowest day {slowest:.1f} s).",
-             f"One refresh cycle (the two recent days due again): {cycle.line()}."]
+             f"One refresh cycle (the two recent days due again): {cycle.line()} (load {load:.1f}).",
+             *(f"FAIL {line}" for line in [*backfill.failure_lines(), *cycle.failure_lines()])]
     for line in lines:
         print(line, file=sys.stderr, flush=True)
     return "\n".join(f"- {line}" for line in lines)
@@ -66,6 +69,7 @@ def measure(url: str, page: str, method: str, start: datetime, end: datetime, wo
             reps: int, limit_s: float) -> dict:
     args = {"url": url, "page": page, "method": method, "start": start.isoformat(), "end": end.isoformat(),
             "workspaces": workspaces, "reps": reps}
+    load = os.getloadavg()[0]  # beside every figure: the machine is shared
     try:
         done = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(args)], capture_output=True,
                               text=True, cwd=Path(__file__).resolve().parent.parent, timeout=limit_s)
@@ -73,7 +77,7 @@ def measure(url: str, page: str, method: str, start: datetime, end: datetime, wo
         return {"error": f"stopped: over {limit_s:.0f} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load1": load}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -97,7 +101,7 @@ def _line(page: str, window: str, scope: str, cells: list[dict | None]) -> str:
     def times(c):
         if c is None:
             return "–"
-        return c["note"] if c.get("note") else f"{c['warm_s']:.3f} / {c['cold_s']:.3f}"
+        return c["note"] if c.get("note") else f"{c['warm_s']:.3f} / {c['cold_s']:.3f} (load {c['load1']:.1f})"
 
     def num(c, key, scale=1.0, fmt="{:.1f}"):
         return fmt.format(c[key] / scale) if c and not c.get("note") else "–"
