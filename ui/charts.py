@@ -148,7 +148,7 @@ def _finish(fig: go.Figure, title: str, *, y_title: str | None = None, percent: 
     if note:
         heading["subtitle"] = {"text": plotly_text(note)}
     fig.update_layout(title=heading, margin={"l": 10, "r": 10, "t": 90 if note else 70, "b": 10},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}, height=400,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0}, height=420,
                       hoverlabel={"namelength": -1}, template="plotly_white")
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
