@@ -6,7 +6,7 @@ aware UTC on every backend. `conn` may be a connection wrapper that reshapes sta
 run (summaries.refresh groups every statement by hour that way, passed explicitly as the connection,
 not through ambient state); it declares so with a `shape_statement` method.
 
-`query` is re-exported from queries/registry.py for the query modules that import it from here.
+`query`, `REGISTRY` and `QuerySpec` are re-exported from queries/registry.py for modules that import them from here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Executable
 
-from queries.registry import QuerySpec, describe, query  # noqa: F401 - re-exported for the query modules
+from queries.registry import REGISTRY, QuerySpec, describe, query  # noqa: F401 - re-exported for existing importers
 
-__all__ = ["read_frame", "frame_from_result", "query", "describe", "QuerySpec"]
+__all__ = ["REGISTRY", "QuerySpec", "describe", "frame_from_result", "query", "read_frame"]
 
 
 def read_frame(conn: Connection, stmt: Executable) -> pd.DataFrame:

@@ -25,7 +25,7 @@ for _name in MODULES:
     importlib.import_module(f"queries.{_name}")
 
 # canary composes registered queries; summary and summary_spec serve them from stored days
-INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "summary", "summary_spec"}
+INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "registry", "summary_spec"}
 WIDE = Window(at(days=-3), at(days=3))
 
 
