@@ -416,8 +416,10 @@ def _plain(value: object) -> object:
 class SummaryRefresher(threading.Thread):
     """Runs a refresh cycle every `every` seconds in the background of a dashboard process.
 
-    The first cycle back-fills every due day; later ones follow the policy. A failed cycle is logged
-    (its exception class only) and retried on the next tick; the pages meanwhile read raw rows.
+    The first cycle back-fills every due day; later ones follow the policy. A query that fails is
+    recorded and the cycle goes on (see the module docstring); a cycle that fails as a whole (the
+    database away) is logged (its exception class only) and retried on the next tick; the pages
+    meanwhile read raw rows.
     """
 
     def __init__(self, engine: Engine, *, every: float = 60.0, policy: RefreshPolicy = RefreshPolicy(),
@@ -435,6 +437,8 @@ class SummaryRefresher(threading.Thread):
                                               read=self.read)
                 backfill = False
                 log.info("summaries: %s", self.last.line())
+                for line in self.last.failure_lines():  # recorded in summary_failure, shown on every page
+                    log.warning("summaries: %s", line)
             except Exception as exc:  # noqa: BLE001 - a background cycle must never kill the thread
                 log.warning("summaries: refresh cycle failed (%s); retrying in %.0f s", type(exc).__name__, self.every)
             self.stopped.wait(self.every)
