@@ -26,7 +26,7 @@ from bench.generate import db_url
 from bench.measure import PAGES
 from bench.naive import NAIVE_TABLES
 from db.engine import write_engine
-from summaries.refresh import refresh_summaries
+from summaries.refresh import RefreshPolicy, refresh_summaries
 
 OUT = Path(__file__).resolve().parent / "out"
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
@@ -47,12 +47,14 @@ def dataset(url: str) -> tuple[datetime, datetime, str, dict[str, float]]:
     return datetime.fromisoformat(meta["start"]), datetime.fromisoformat(meta["end"]), largest, rows
 
 
-def refresh(url: str, end: datetime) -> str:
-    """Back-fill the summaries as of the dataset's end, then time one ordinary cycle 6 minutes later."""
+def refresh(url: str, end: datetime, keep_days: int | None = None) -> str:
+    """Back-fill the summaries as of the dataset's end (the last `keep_days` days only, when given),
+    then time one ordinary cycle 6 minutes later."""
     engine = write_engine(url, statement_timeout_ms=600_000)
+    policy = RefreshPolicy(keep_days=keep_days) if keep_days else RefreshPolicy()
     try:
-        backfill = refresh_summaries(engine, now=end, backfill=True)
-        cycle = refresh_summaries(engine, now=end + timedelta(minutes=6))
+        backfill = refresh_summaries(engine, now=end, backfill=True, policy=policy)
+        cycle = refresh_summaries(engine, now=end + timedelta(minutes=6), policy=policy)
     finally:
         engine.dispose()
     slowest = max(backfill.day_seconds.values(), default=0.0)
@@ -140,13 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-s", type=float, default=1800, help="stop one measurement after this long")
     parser.add_argument("--name", help="output file name (default: the database name)")
     parser.add_argument("--no-refresh", action="store_true", help="measure with the summaries as they are")
+    parser.add_argument("--keep-days", type=int, help="back-fill only the last N days (a shorter first run)")
     parser.add_argument("--naive-max-rows", type=float, default=4e6,
                         help="skip the naive way when its estimated raw rows exceed this (memory guard)")
     args = parser.parse_args(argv)
     url = db_url(args.db)
     start, end, largest, table_rows = dataset(url)
     days = (end - start).total_seconds() / 86400
-    refreshed = "" if args.no_refresh else refresh(url, end)
+    refreshed = "" if args.no_refresh else refresh(url, end, args.keep_days)
     rows: list[dict] = []
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()
