@@ -153,6 +153,7 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
     with engine.connect() as conn:
         due = due_days(conn, now, policy, backfill=backfill)
         conn.rollback()
+    _forget_unknown_failures(engine)
     report = RefreshReport()
     reader = read
     if engine.dialect.name == "sqlite" and reader is None and due:
@@ -324,6 +325,13 @@ def _forget(conn: Connection, name: str, variant: str, day: datetime) -> None:
     conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day, table.c.slot < day + DAY))
     conn.execute(delete(summary_day).where(summary_day.c.query == name, summary_day.c.variant == variant,
                                            summary_day.c.day == day))
+
+
+def _forget_unknown_failures(engine: Engine) -> None:
+    """Failure records of queries no longer registered (renamed, removed) would be shown forever."""
+    names = [spec.name for spec in summarised_specs()]
+    with engine.begin() as conn:
+        conn.execute(delete(summary_failure).where(summary_failure.c.query.not_in(names)))
 
 
 def analyze_summary_tables(engine: Engine) -> None:
