@@ -341,7 +341,8 @@ def show(fig: go.Figure, data: pd.DataFrame, *, key: str, where=None) -> None:
     target = where if where is not None else st
     target.plotly_chart(fig, width="stretch", key=f"cw_chart_{key}")
     target.download_button("CSV", csv_bytes(data), file_name=f"{key}.csv", mime="text/csv", key=f"cw_csv_{key}",
-                            icon=":material/download:", help="The data behind this chart, as CSV.")
+                            icon=":material/download:", help="The data behind this chart, as CSV.",
+                            on_click="ignore")  # a download needs no rerun of the page
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
