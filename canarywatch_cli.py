@@ -6,7 +6,8 @@ is written to --out. With --watch SECONDS it re-evaluates the window ending now 
 intervals (analysis/sequential.py) until FAIL or --looks looks, one line per look.
 
 `canarywatch summaries [--backfill]`: one refresh cycle of the per-day summaries (for a cron job
-when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, or 3 if it could not run.
+when the dashboards run with CANARYWATCH_SUMMARY_REFRESH=off); exit 0, 1 when some query failed (the
+others still stored; each failing query named on stderr), or 3 if it could not run.
 
 `canarywatch migrate [--check]`: bring canarywatch's state schema to the newest revision (Alembic),
 or with --check only report it; exit 0 at head, 1 if behind (--check) or refused, 3 unreachable.
@@ -235,7 +236,7 @@ def check(args: argparse.Namespace) -> int:
 
 def refresh(args: argparse.Namespace) -> int:
     from db.engine import write_engine
-    from rollout.summaries import refresh_summaries
+    from summaries.refresh import refresh_summaries
 
     config = _config(args.database_url)
     engine = write_engine(config.write_url, statement_timeout_ms=max(config.statement_timeout_ms, 120_000))
@@ -246,6 +247,12 @@ def refresh(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(report.line(), file=sys.stderr)
+    for line in report.failure_lines():
+        print(f"FAIL {line}", file=sys.stderr)
+    if report.failures:
+        print(f"{len(report.failing_queries)} quer{'y' if len(report.failing_queries) == 1 else 'ies'} failed: "
+              f"{', '.join(report.failing_queries)} (the other queries' days were stored)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,7 +2,7 @@
 overview's health cards (pure: no streamlit, no I/O).
 
 - A rate (successes of trials) in the window against the previous window: the two-proportion test of
-  analysis.canary_stats (z-test, Fisher's exact test when an expected cell is under 5).
+  analysis.canary.stats (z-test, Fisher's exact test when an expected cell is under 5).
 - A count in the window against the previous equal window: conditioned on the total, the window's
   count is Binomial(total, 1/2) when both windows have the same Poisson rate (the exact conditional
   test for two Poisson counts).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from analysis.canary_stats import Rate, compare_two_rates
+from analysis.canary.stats import Rate, compare_two_rates
 from analysis.derive import sums_by
 from analysis.health import AMBER, GREEN, GREY, RED, ChangeRule, Hint
 

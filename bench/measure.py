@@ -22,7 +22,8 @@ from sqlalchemy.pool import NullPool
 from bench import naive
 from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401
 from queries.filters import Window
-from queries.frame import REGISTRY, QuerySpec
+from queries.registry import REGISTRY, QuerySpec
+from summaries.reading import READ_WORK_MEM, SummaryReader
 
 #: page -> the registry prefix of its queries (issue 6's grouping)
 PAGES = {"confidence": "drafts", "revision": "revision", "overseer": "overseer", "bundle": "bundle",
@@ -46,7 +47,8 @@ def run_bare(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
 
 def run_summary(conn: Connection, page: str, f: Window) -> tuple[int, int, int]:
     """Every registered query of the page as the dashboard calls it: stored days plus raw edges."""
-    frames = [spec.func(conn, f) for spec in page_queries(page)]
+    reader = SummaryReader(conn)
+    frames = [spec.func(reader, f) for spec in page_queries(page)]
     return frame_bytes(frames), 0, 0
 
 
@@ -68,6 +70,8 @@ def main(argv: list[str]) -> int:
     base_rss = rss_mib()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # as the dashboard: no open txn
         conn.execute(text("DISCARD ALL"))
+        if args["method"] == "summary":  # as summaries.reading.summary_reader sets it for the dashboard
+            conn.execute(text(f"SET work_mem = '{READ_WORK_MEM}'"))
         t = time.perf_counter()
         result_bytes, raw_bytes, raw_rows = runner(conn, args["page"], f)
         cold = time.perf_counter() - t

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,12 +26,12 @@ from bench.generate import db_url
 from bench.measure import PAGES
 from bench.naive import NAIVE_TABLES
 from db.engine import write_engine
-from rollout.summaries import refresh_summaries
+from summaries.refresh import RefreshPolicy, refresh_summaries
 
 OUT = Path(__file__).resolve().parent / "out"
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 METHODS = ("summary", "bare", "naive")
-COLUMNS = ("page", "window", "scope", "method", "cold_s", "warm_s", "result_bytes", "raw_rows", "raw_bytes",
+COLUMNS = ("page", "window", "scope", "method", "cold_s", "warm_s", "load1", "result_bytes", "raw_rows", "raw_bytes",
            "peak_rss_mib", "note")
 
 
@@ -46,17 +47,21 @@ def dataset(url: str) -> tuple[datetime, datetime, str, dict[str, float]]:
     return datetime.fromisoformat(meta["start"]), datetime.fromisoformat(meta["end"]), largest, rows
 
 
-def refresh(url: str, end: datetime) -> str:
-    """Back-fill the summaries as of the dataset's end, then time one ordinary cycle 6 minutes later."""
+def refresh(url: str, end: datetime, keep_days: int | None = None) -> str:
+    """Back-fill the summaries as of the dataset's end (the last `keep_days` days only, when given),
+    then time one ordinary cycle 6 minutes later."""
     engine = write_engine(url, statement_timeout_ms=600_000)
+    policy = RefreshPolicy(keep_days=keep_days) if keep_days else RefreshPolicy()
     try:
-        backfill = refresh_summaries(engine, now=end, backfill=True)
-        cycle = refresh_summaries(engine, now=end + timedelta(minutes=6))
+        backfill = refresh_summaries(engine, now=end, backfill=True, policy=policy)
+        cycle = refresh_summaries(engine, now=end + timedelta(minutes=6), policy=policy)
     finally:
         engine.dispose()
     slowest = max(backfill.day_seconds.values(), default=0.0)
+    load = os.getloadavg()[0]
     lines = [f"Summaries back-fill: {backfill.line()} (slowest day {slowest:.1f} s).",
-             f"One refresh cycle (the two recent days due again): {cycle.line()}."]
+             f"One refresh cycle (the two recent days due again): {cycle.line()} (load {load:.1f}).",
+             *(f"FAIL {line}" for line in [*backfill.failure_lines(), *cycle.failure_lines()])]
     for line in lines:
         print(line, file=sys.stderr, flush=True)
     return "\n".join(f"- {line}" for line in lines)
@@ -66,6 +71,7 @@ def measure(url: str, page: str, method: str, start: datetime, end: datetime, wo
             reps: int, limit_s: float) -> dict:
     args = {"url": url, "page": page, "method": method, "start": start.isoformat(), "end": end.isoformat(),
             "workspaces": workspaces, "reps": reps}
+    load = os.getloadavg()[0]  # beside every figure: the machine is shared
     try:
         done = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(args)], capture_output=True,
                               text=True, cwd=Path(__file__).resolve().parent.parent, timeout=limit_s)
@@ -73,7 +79,7 @@ def measure(url: str, page: str, method: str, start: datetime, end: datetime, wo
         return {"error": f"stopped: over {limit_s:.0f} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load1": load}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -97,7 +103,7 @@ def _line(page: str, window: str, scope: str, cells: list[dict | None]) -> str:
     def times(c):
         if c is None:
             return "–"
-        return c["note"] if c.get("note") else f"{c['warm_s']:.3f} / {c['cold_s']:.3f}"
+        return c["note"] if c.get("note") else f"{c['warm_s']:.3f} / {c['cold_s']:.3f} (load {c['load1']:.1f})"
 
     def num(c, key, scale=1.0, fmt="{:.1f}"):
         return fmt.format(c[key] / scale) if c and not c.get("note") else "–"
@@ -136,13 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-s", type=float, default=1800, help="stop one measurement after this long")
     parser.add_argument("--name", help="output file name (default: the database name)")
     parser.add_argument("--no-refresh", action="store_true", help="measure with the summaries as they are")
+    parser.add_argument("--keep-days", type=int, help="back-fill only the last N days (a shorter first run)")
     parser.add_argument("--naive-max-rows", type=float, default=4e6,
                         help="skip the naive way when its estimated raw rows exceed this (memory guard)")
     args = parser.parse_args(argv)
     url = db_url(args.db)
     start, end, largest, table_rows = dataset(url)
     days = (end - start).total_seconds() / 86400
-    refreshed = "" if args.no_refresh else refresh(url, end)
+    refreshed = "" if args.no_refresh else refresh(url, end, args.keep_days)
     rows: list[dict] = []
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()

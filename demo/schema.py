@@ -6,8 +6,8 @@ from sqlalchemy import Engine, text
 
 from db.state import ensure_state_schema, state_metadata
 from db.upstream import upstream_metadata
-from queries.summary import all_tables as summary_tables
-from rollout.summaries import ensure_summary_tables
+from summaries.declarations import all_tables as summary_tables
+from summaries.refresh import ensure_summary_tables
 
 
 def create_schema(engine: Engine) -> None:

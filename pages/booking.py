@@ -44,16 +44,18 @@ with layout.section("Auto-booked meetings"):
     if booked.empty:
         left.info("No auto-booked meetings in this window.", icon=":material/inbox:")
     else:
-        left.plotly_chart(charts.stacked_bars(booked.groupby(["bucket", "status"], as_index=False)["bookings"].sum(),
-                                              x="bucket", y="bookings", color="status", events=marks,
-                                              title="Auto-booked meetings over time"), width="stretch")
+        booked_shown = booked.groupby(["bucket", "status"], as_index=False)["bookings"].sum()
+        charts.show(charts.stacked_bars(booked_shown, x="bucket", y="bookings", color="status", events=marks,
+                                        title="Auto-booked meetings over time"), booked_shown,
+                    key="booking-auto-booked", where=left)
         left.caption(booking.auto_book_series.describes)
         with left:
             note_unknown_labels(booked, "status", up.appointment.c.status)
     sources = cached(booking.appointment_sources, f)
     if not sources.empty:
-        right.plotly_chart(charts.bars(sources.groupby("source", as_index=False)["appointments"].sum(), x="source",
-                                       y="appointments", title="All appointments by source"), width="stretch")
+        sources_shown = sources.groupby("source", as_index=False)["appointments"].sum()
+        charts.show(charts.bars(sources_shown, x="source", y="appointments", title="All appointments by source"),
+                    sources_shown, key="booking-sources", where=right)
         right.caption(booking.appointment_sources.describes)
         with right:
             note_unknown_labels(sources, "source", up.appointment.c.source)
@@ -63,10 +65,10 @@ with layout.section("Booking-gate decisions"):
     if gate.empty:
         layout.empty_state("booking-gate decisions")
     else:
-        st.plotly_chart(charts.stacked_bars(gate.groupby(["bucket", "decision"], as_index=False)["decisions"].sum(),
-                                            x="bucket", y="decisions", color="decision", events=marks,
-                                            title="Booking gate over time: approve / needs_clarification / deny"),
-                        width="stretch")
+        gate_shown = gate.groupby(["bucket", "decision"], as_index=False)["decisions"].sum()
+        charts.show(charts.stacked_bars(gate_shown, x="bucket", y="decisions", color="decision", events=marks,
+                                        title="Booking gate over time: approve / needs_clarification / deny"),
+                    gate_shown, key="booking-gate")
         st.caption(overseer.booking_gate_series.describes)
     calls = cached(booking.booking_gate_calls, f)
     parse = cached(booking.followup_parse_calls, f)
@@ -85,9 +87,9 @@ with layout.section("Follow-up task traces"):
     if traces.empty:
         layout.empty_state("follow-up tasks")
     else:
-        st.plotly_chart(charts.bars(traces.groupby(["trace", "status"], as_index=False)["tasks"].sum(), x="tasks",
-                                    y="trace", color="status", barmode="stack",
-                                    title="Follow-up tasks by trace family and status", y_title="trace family"),
-                        width="stretch")
+        traces_shown = traces.groupby(["trace", "status"], as_index=False)["tasks"].sum()
+        charts.show(charts.bars(traces_shown, x="tasks", y="trace", color="status", barmode="stack",
+                                title="Follow-up tasks by trace family and status", y_title="trace family"),
+                    traces_shown, key="booking-traces")
         st.caption(booking.followup_task_traces.describes + " These come from the timing path, not from auto-book.")
 layout.freshness_bar()

@@ -68,13 +68,14 @@ with layout.section("Truncation"):
         layout.empty_state("bundle telemetry")
     else:
         rate = with_rate(now, "truncated", "calls", by=["bucket", "profile"], name="truncation_rate")
-        st.plotly_chart(charts.time_series(rate, y="truncation_rate", color="profile", events=marks, percent=True,
-                                           title="Truncation rate over time by profile",
-                                           y_title="truncated / calls with bundle stats"), width="stretch")
+        charts.show(charts.time_series(rate, y="truncation_rate", color="profile", events=marks, percent=True,
+                                       volume="calls", title="Truncation rate over time by profile",
+                                       y_title="truncated / calls with bundle stats"), rate, key="bundle-truncation")
         st.caption(bundle.bundle_series.describes + " Truncated: truncatedAssets > 0 or truncatedEntries > 0.")
-        st.plotly_chart(charts.bars(inclusion(now), x="profile", y="items", color="measure",
-                                    title="Included vs total assets and memory entries by profile",
-                                    y_title="items (summed over calls)"), width="stretch")
+        included = inclusion(now)
+        charts.show(charts.bars(included, x="profile", y="items", color="measure",
+                                title="Included vs total assets and memory entries by profile",
+                                y_title="items (summed over calls)"), included, key="bundle-inclusion")
         st.caption("knowledge.includedAssets vs totalAssets and memory.includedEntries vs totalEntries, summed over "
                    "the calls in the window; profiles without a knowledge section have no assets.")
 
@@ -83,11 +84,13 @@ with layout.section("Tokens against budgets"):
     if not now.empty:
         use = filters.workspace_label(token_use(now, cached(settings.workspace_settings, f)))
         use["profile · section"] = use["profile"] + " · " + use["section"]
-        figure = charts.bars(use.dropna(subset=["share_of_budget"]), x="profile · section", y="share_of_budget",
-                             color="workspace_name", percent=True, y_title="mean tokens / configured maxTokens",
-                             title="Mean estimated tokens per call against the configured budget")
-        figure.add_hline(y=1, line_dash="dash", line_color=charts.THRESHOLD_COLOUR, annotation_text="budget")
-        st.plotly_chart(figure, width="stretch")
+        budget_shown = charts.largest(use.dropna(subset=["share_of_budget"]), by="workspace_name", rank_by="calls",
+                                      chosen=bool(f.workspaces))
+        charts.show(charts.bars(budget_shown, x="profile · section", y="share_of_budget", color="workspace_name",
+                                percent=True, y_title="mean tokens / configured maxTokens", hline=1,
+                                hline_label="budget",
+                                title="Mean estimated tokens per call against the configured budget"),
+                    budget_shown, key="bundle-budgets")
         st.dataframe(use[["workspace_name", "profile", "section", "calls", "mean_tokens", "budget",
                           "mean_carried_budget", "share_of_budget", "budget_from"]], hide_index=True, width="stretch",
                      column_config={"workspace_name": "workspace",
@@ -111,9 +114,13 @@ with layout.section("Bundle coverage"):
         layout.empty_state("model calls that should carry bundle stats")
     else:
         table = filters.workspace_label(silent_fallbacks(cov, by=["workspace", "feature_group"]))
-        st.plotly_chart(charts.bars(table, x="workspace_name", y="missing_share", color="feature_group", percent=True,
-                                    title="Share of calls missing bundle stats where the bundle is in effect",
-                                    y_title="calls without stats / calls"), width="stretch")
+        missing_shown = charts.top_workspaces(table, keys=["feature_group"], measures=["calls", "missing"],
+                                              by="workspace_name", rank_by="calls", chosen=bool(f.workspaces))
+        missing_shown["missing_share"] = missing_shown["missing"] / missing_shown["calls"].where(
+            missing_shown["calls"] > 0)
+        charts.show(charts.bars(missing_shown, x="workspace_name", y="missing_share", color="feature_group",
+                                percent=True, title="Share of calls missing bundle stats where the bundle is in effect",
+                                y_title="calls without stats / calls"), missing_shown, key="bundle-coverage")
         st.dataframe(table[["workspace_name", "feature_group", "calls", "with_bundle", "missing", "missing_share"]],
                      hide_index=True, width="stretch",
                      column_config={"workspace_name": "workspace",

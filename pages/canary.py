@@ -17,6 +17,7 @@ from queries.filters import FilterError
 from ui import canary, canary_view, filters, layout
 from ui.canary_status import split_param
 from ui.safe import plain
+from ui.watch_status import arming_control, verdict_history_section
 
 REFRESH_SECONDS = 45
 WS_KEY, SPLIT_KEY, FIELD_KEY, PICK_KEY = "cw_canary_workspaces", "cw_canary_split", "cw_canary_field", "cw_canary_pick"
@@ -155,3 +156,9 @@ def results() -> None:
 
 
 results()
+watched_canary = next((c for c in canaries if len(chosen) == 1 and c.workspace == chosen[0] and c.field == field), None)
+if watched_canary is not None:
+    with layout.section("Verdict history"):
+        verdict_history_section(watched_canary)
+    with layout.section("Automatic rollback"):
+        arming_control(user, watched_canary)

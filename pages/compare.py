@@ -67,10 +67,12 @@ with layout.section("Comparison"):
         layout.empty_state("scored drafts")
     else:
         left, right = st.columns(2)
-        left.plotly_chart(charts.ecdf(hist, x="lower", count="drafts", group="side",
-                                      title="Auto-send confidence: ECDF before vs after"), width="stretch")
-        right.plotly_chart(charts.histogram(hist, x="lower", y="drafts", width=0.01, color="side",
-                                            title="Auto-send confidence: drafts per 0.01 bucket"), width="stretch")
+        charts.show(charts.ecdf(hist, x="lower", count="drafts", group="side",
+                                title="Auto-send confidence: ECDF before vs after"), hist, key="compare-ecdf",
+                    where=left)
+        charts.show(charts.histogram(hist, x="lower", y="drafts", width=0.01, color="side",
+                                     title="Auto-send confidence: drafts per 0.01 bucket"), hist,
+                    key="compare-histogram", where=right)
         st.caption("AIDraft.autoSendConfidence of evaluated drafts (autoSendEvaluatedAt in each window), "
                    "0.01 buckets: exact at the stored precision.")
     st.subheader("Delta table")

@@ -48,17 +48,16 @@ with layout.section("Confidence distribution"):
     if hist.empty:
         layout.empty_state("drafts with a confidence")
     else:
-        hist = named(hist)
+        hist = charts.top_workspaces(named(hist), keys=["bucket", "lower"], measures=["drafts"],
+                                     chosen=bool(f.workspaces))
         left, right = st.columns(2)
-        fig = charts.histogram(hist, x="lower", y="drafts", width=width, color="workspace",
-                               thresholds=thresholds, title=f"Drafts per confidence bucket ({width:g} wide)")
-        for i, note in enumerate(fig.layout.annotations):  # threshold labels stacked, not on top of each other
-            note.y = 1 - 0.08 * i
-        left.plotly_chart(fig, width="stretch")
+        charts.show(charts.histogram(hist, x="lower", y="drafts", width=width, color="workspace", thresholds=thresholds,
+                                     title=f"Drafts per confidence bucket ({width:g} wide)"),
+                    hist, key="confidence-histogram", where=left)
         points = ecdf_from_histogram(hist, lower="lower", count="drafts", width=width, by="workspace")
-        right.plotly_chart(charts.ecdf(points, x="x", count="drafts", group="workspace", thresholds=thresholds,
-                                       title="Share at or below each confidence, per workspace (ECDF)"),
-                           width="stretch")
+        charts.show(charts.ecdf(points, x="x", count="drafts", group="workspace", thresholds=thresholds,
+                                title="Share at or below each confidence, per workspace (ECDF)"),
+                    points, key="confidence-ecdf", where=right)
         listed = ", ".join(f"{t:g}" for t in thresholds) or "none"
         st.caption(f"{drafts.confidence_histogram.describes} ECDF points sit at each bucket's upper edge. Dashed "
                    f"lines: the thresholds drafts were judged against ({listed}, from AIDraft.autoSendThreshold).")
@@ -69,15 +68,18 @@ with layout.section("Decisions over time"):
     if mix.empty:
         layout.empty_state("evaluated drafts")
     else:
-        st.plotly_chart(charts.stacked_bars(sums_by(mix, ["bucket", "action"], ["drafts"]), x="bucket", y="drafts",
-                                            color="action", events=marks, title="Auto-send decisions over time"),
-                        width="stretch")
+        mix_shown = sums_by(mix, ["bucket", "action"], ["drafts"])
+        charts.show(charts.stacked_bars(mix_shown, x="bucket", y="drafts", color="action", events=marks,
+                                        title="Auto-send decisions over time"), mix_shown, key="confidence-decisions")
         st.caption(drafts.action_mix_series.describes)
         series = cached(drafts.needs_review_series, f)
-        rate = named(with_rate(series, "needs_review", "evaluated", by=["bucket", "workspace"]))
-        st.plotly_chart(charts.time_series(rate, y="rate", color="workspace", events=marks, percent=True,
-                                           title="needs_review rate over time", y_title="needs_review / evaluated"),
-                        width="stretch")
+        rate = with_rate(charts.top_workspaces(named(series), keys=["bucket"], measures=["evaluated", "needs_review"],
+                                               chosen=bool(f.workspaces)),
+                         "needs_review", "evaluated", by=["bucket", "workspace"])
+        charts.show(charts.time_series(rate, y="rate", color="workspace", events=marks, percent=True,
+                                       volume="evaluated", title="needs_review rate over time",
+                                       y_title="needs_review / evaluated"),
+                    rate, key="confidence-needs-review-rate")
         st.caption(drafts.needs_review_series.describes + " Rate = needs_review / evaluated per bucket.")
 
 with layout.section("needs_review outcomes"):
@@ -86,8 +88,11 @@ with layout.section("needs_review outcomes"):
     if outcomes.empty:
         layout.empty_state("needs_review drafts")
     else:
-        st.plotly_chart(charts.bars(named(outcomes), x="outcome", y="drafts", color="workspace", barmode="stack",
-                                    title="needs_review drafts by what became of them"), width="stretch")
+        outcome_shown = charts.top_workspaces(named(outcomes), keys=["outcome"], measures=["drafts"],
+                                              chosen=bool(f.workspaces), fleet_total=False)
+        charts.show(charts.bars(outcome_shown, x="outcome", y="drafts", color="workspace", barmode="stack",
+                                title="needs_review drafts by what became of them"), outcome_shown,
+                    key="confidence-outcomes")
         st.caption(drafts.needs_review_outcomes.describes + " A needs_review later sent by the AI reads auto_sent.")
 
 with layout.section("By channel"):
@@ -113,8 +118,10 @@ with layout.section("Evaluations without a confidence"):
     if unscored.empty:
         st.success("Every evaluation in this window had a confidence.")
     else:
-        st.plotly_chart(charts.bars(sums_by(unscored, ["reason_code"], ["drafts"]), x="reason_code", y="drafts",
-                                    title=f"Evaluations without a confidence by reason code "
-                                          f"({total(unscored, 'drafts'):,} in all)"), width="stretch")
+        unscored_shown = sums_by(unscored, ["reason_code"], ["drafts"])
+        charts.show(charts.bars(unscored_shown, x="reason_code", y="drafts",
+                                title=f"Evaluations without a confidence by reason code "
+                                      f"({total(unscored, 'drafts'):,} in all)"), unscored_shown,
+                    key="confidence-unscored")
         st.caption(drafts.unscored_evaluations.describes + " Reason codes only: evaluator free text reads 'other'.")
 layout.freshness_bar()

@@ -50,10 +50,10 @@ with layout.section("Webhook queue"):
     ])
     shown = depth.melt(id_vars="bucket_end", value_vars=["pending", "running"], var_name="status",
                        value_name="events").rename(columns={"bucket_end": "bucket"})
-    st.plotly_chart(charts.stacked_bars(shown, x="bucket", y="events", color="status", events=marks,
-                                        title=f"Webhook queue depth by status (at the end of every {seconds // 60} "
-                                        "minutes)",
-                                        y_title="open events"), width="stretch")
+    charts.show(charts.stacked_bars(shown, x="bucket", y="events", color="status", events=marks,
+                                    title=f"Webhook queue depth by status (at the end of every {seconds // 60} "
+                                    "minutes)",
+                                    y_title="open events"), shown, key="offload-queue-depth")
     st.caption(f"{offload.webhook_flow_series.describes} Depth = open at the window's start + created − finished; "
                "a retry keeps only its last attempt's timestamps, so this is an approximation (section 9), and a "
                "backlog that builds and drains between two samples does not show.")
@@ -71,13 +71,13 @@ with layout.section("Background functions"):
         layout.empty_state("function runs")
     else:
         ratio = failure_ratios(runs, by=["bucket", "function"], min_runs=MIN_RUNS)
-        st.plotly_chart(charts.time_series(ratio, y="failure_ratio", color="function", events=marks, percent=True,
-                                           hline=0.10, hline_label="10%", title="Failure ratio per function over time",
-                                           y_title="failed / runs"), width="stretch")
-        st.plotly_chart(charts.stacked_bars(runs.groupby(["bucket", "function"], as_index=False)["failed"].sum(),
-                                            x="bucket", y="failed", color="function", events=marks,
-                                            title="Failed runs per function over time", y_title="failed runs"),
-                        width="stretch")
+        charts.show(charts.time_series(ratio, y="failure_ratio", color="function", events=marks, percent=True,
+                                       hline=0.10, hline_label="10%", title="Failure ratio per function over time",
+                                       y_title="failed / runs"), ratio, key="offload-failure-ratio")
+        failed_shown = runs.groupby(["bucket", "function"], as_index=False)["failed"].sum()
+        charts.show(charts.stacked_bars(failed_shown, x="bucket", y="failed", color="function", events=marks,
+                                        title="Failed runs per function over time", y_title="failed runs"),
+                    failed_shown, key="offload-failed-runs")
         st.caption(offload.function_run_series.describes + " Each retry is its own row: attempts, not logical runs. "
                    f"No ratio is drawn for a bucket with fewer than {MIN_RUNS} runs.")
         st.dataframe(failure_ratios(runs, by=["function"], min_runs=1), hide_index=True,

@@ -36,14 +36,17 @@ with layout.section("Gate decisions"):
         layout.empty_state("gate decisions")
     else:
         over_time = decision_rate(gate, "revise", by=["bucket"], name="revise_rate")
-        st.plotly_chart(charts.time_series(over_time, y="revise_rate", events=marks, percent=True,
-                                           title="Gate revise rate over time (chosen workspaces together)",
-                                           y_title="revise / all gate decisions"), width="stretch")
+        charts.show(charts.time_series(over_time, y="revise_rate", events=marks, percent=True, volume="decisions",
+                                       title="Gate revise rate over time (chosen workspaces together)",
+                                       y_title="revise / all gate decisions"), over_time, key="overseer-revise-rate")
         st.caption(overseer.gate_decision_series.describes)
         by_ws = filters.workspace_label(decision_rate(gate, "revise", by=["workspace"], name="revise_rate"))
-        st.plotly_chart(charts.bars(by_ws, x="workspace_name", y="revise_rate", percent=True,
-                                    title="Gate revise rate by workspace", y_title="revise / all gate decisions"),
-                        width="stretch")
+        ws_shown = charts.top_workspaces(by_ws, keys=[], measures=["revise", "decisions"], by="workspace_name",
+                                         rank_by="decisions", chosen=bool(f.workspaces))
+        ws_shown["revise_rate"] = ws_shown["revise"] / ws_shown["decisions"].where(ws_shown["decisions"] > 0)
+        charts.show(charts.bars(ws_shown, x="workspace_name", y="revise_rate", percent=True,
+                                title="Gate revise rate by workspace", y_title="revise / all gate decisions"),
+                    ws_shown, key="overseer-revise-by-workspace")
         st.caption("The same decisions summed per workspace over the whole window.")
         st.dataframe(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]], hide_index=True,
                      width="stretch", column_config={"workspace_name": "workspace",
@@ -55,9 +58,9 @@ with layout.section("Gate confidence"):
         layout.empty_state("gate decisions with a confidence")
     else:
         shown = hist.groupby(["lower", "decision"], as_index=False)["decisions"].sum()
-        st.plotly_chart(charts.histogram(shown, x="lower", y="decisions", width=0.1, color="decision",
-                                         y_title="gate decisions", title="Gate confidence per decision"),
-                        width="stretch")
+        charts.show(charts.histogram(shown, x="lower", y="decisions", width=0.1, color="decision",
+                                     y_title="gate decisions", title="Gate confidence per decision"),
+                    shown, key="overseer-gate-confidence")
         st.caption(overseer.gate_confidence_histogram.describes + " Buckets of 0.1; 1.0 has a bucket of its own.")
 
 with layout.section("Volume and booking gate"):
@@ -66,16 +69,17 @@ with layout.section("Volume and booking gate"):
     if volume.empty:
         left.info("No overseer rows in this window.", icon=":material/inbox:")
     else:
-        left.plotly_chart(charts.bars(volume.groupby("stage", as_index=False)["decisions"].sum(), x="stage",
-                                      y="decisions", title="Overseer decisions by stage"), width="stretch")
+        stages = volume.groupby("stage", as_index=False)["decisions"].sum()
+        charts.show(charts.bars(stages, x="stage", y="decisions", title="Overseer decisions by stage"), stages,
+                    key="overseer-stages", where=left)
         left.caption(overseer.stage_volume.describes)
     book = cached(overseer.booking_gate_series, f)
     if book.empty:
         right.info("No booking-gate decisions in this window.", icon=":material/inbox:")
     else:
-        right.plotly_chart(charts.stacked_bars(book.groupby(["bucket", "decision"], as_index=False)["decisions"].sum(),
-                                               x="bucket", y="decisions", color="decision", events=marks,
-                                               title="Booking gate: approve / needs_clarification / deny"),
-                           width="stretch")
+        book_shown = book.groupby(["bucket", "decision"], as_index=False)["decisions"].sum()
+        charts.show(charts.stacked_bars(book_shown, x="bucket", y="decisions", color="decision", events=marks,
+                                        title="Booking gate: approve / needs_clarification / deny"),
+                    book_shown, key="overseer-booking-gate", where=right)
         right.caption(overseer.booking_gate_series.describes)
 layout.freshness_bar()

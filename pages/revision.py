@@ -124,12 +124,14 @@ with layout.section("Revisions over time"):
     else:
         counts = sums_by(now, ["bucket"], ["attempted", "applied"]).melt(
             id_vars="bucket", value_vars=["attempted", "applied"], var_name="revisions", value_name="drafts")
-        st.plotly_chart(charts.time_series(counts, y="drafts", color="revisions", events=marks,
-                                           title="Revisions attempted and applied"), width="stretch")
-        rate = named(with_rate(now, "applied", "attempted", by=["bucket", "workspace"], name="applied_rate"))
-        st.plotly_chart(charts.time_series(rate, y="applied_rate", color="workspace", events=marks, percent=True,
-                                           title="Applied rate over time", y_title="applied / attempted"),
-                        width="stretch")
+        charts.show(charts.time_series(counts, y="drafts", color="revisions", events=marks,
+                                       title="Revisions attempted and applied"), counts, key="revision-counts")
+        rate = with_rate(charts.top_workspaces(named(now), keys=["bucket"], measures=["applied", "attempted"],
+                                               rank_by="attempted", chosen=bool(f.workspaces)),
+                         "applied", "attempted", by=["bucket", "workspace"], name="applied_rate")
+        charts.show(charts.time_series(rate, y="applied_rate", color="workspace", events=marks, percent=True,
+                                       volume="attempted", title="Applied rate over time",
+                                       y_title="applied / attempted"), rate, key="revision-applied-rate")
         st.caption(revision.revision_series.describes)
 
 with layout.section("Confidence before and after"):
@@ -144,19 +146,21 @@ with layout.section("Confidence before and after"):
         mean_delta = total_rate(now, "delta_sum", "paired")
         edges = bucket_edges(sums_by(pairs, ["original_bucket", "revised_bucket"], ["drafts"]),
                              ["original_bucket", "revised_bucket"], PAIR_WIDTH)
-        left.plotly_chart(charts.heatmap(edges, x="revised_bucket", y="original_bucket", z="drafts",
-                                         title="Original → revision confidence (drafts)",
-                                         x_title="revision confidence (bucket lower edge)",
-                                         y_title="original confidence (bucket lower edge)"), width="stretch")
+        charts.show(charts.heatmap(edges, x="revised_bucket", y="original_bucket", z="drafts",
+                                   title="Original → revision confidence (drafts)",
+                                   x_title="revision confidence (bucket lower edge)",
+                                   y_title="original confidence (bucket lower edge)"), edges,
+                    key="revision-confidence-pairs", where=left)
         left.caption(f"{revision.revision_confidence_pairs.describes} Above the diagonal: the revision scored higher. "
                      + (f"Mean delta {mean_delta:+.3f} over {total(now, 'paired'):,} paired drafts."
                         if mean_delta is not None else ""))
     if iterations.empty:
         right.info("No applied revision in this window.")
     else:
-        right.plotly_chart(charts.bars(sums_by(iterations, ["iterations", "channel"], ["drafts"]), x="iterations",
-                                       y="drafts", color="channel", title="Iterations of applied revisions"),
-                           width="stretch")
+        iterations_shown = sums_by(iterations, ["iterations", "channel"], ["drafts"])
+        charts.show(charts.bars(iterations_shown, x="iterations", y="drafts", color="channel",
+                                title="Iterations of applied revisions"), iterations_shown,
+                    key="revision-iterations", where=right)
         right.caption(revision.revision_iterations.describes)
 
 with layout.section("By channel and campaign"):
@@ -186,8 +190,9 @@ with layout.section("Revise-call latency"):
     else:
         shown = sums_by(latency, ["latency_bucket_ms"], ["calls"]).rename(
             columns={"latency_bucket_ms": "latency (ms, bucket lower edge)"})
-        st.plotly_chart(charts.bars(shown, x="latency (ms, bucket lower edge)", y="calls", y_title="calls",
-                                    title=f"Revise calls per {LATENCY_MS} ms latency bucket"), width="stretch")
+        charts.show(charts.bars(shown, x="latency (ms, bucket lower edge)", y="calls", y_title="calls",
+                                title=f"Revise calls per {LATENCY_MS} ms latency bucket"), shown,
+                    key="revision-latency")
 
         def edges(frame) -> str:
             p50, p95 = latency_edge(frame, 0.5), latency_edge(frame, 0.95)

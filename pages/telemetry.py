@@ -38,9 +38,10 @@ with layout.section("Metadata keys"):
         else:
             st.error(f"{len(bad)} feature/key pair(s) are undocumented or hold long strings (names and counts only).")
             st.dataframe(bad, hide_index=True, width="stretch")
-        st.plotly_chart(charts.bars(key_status_rows(table), x="rows", y="feature_id", color="status", barmode="stack",
-                                    title="Top-level key occurrences per featureId: documented, undocumented, "
-                                    "long strings", y_title="featureId"), width="stretch")
+        key_rows = key_status_rows(table)
+        charts.show(charts.bars(key_rows, x="rows", y="feature_id", color="status", barmode="stack",
+                                title="Top-level key occurrences per featureId: documented, undocumented, "
+                                "long strings", y_title="featureId"), key_rows, key="telemetry-keys")
         st.caption(telemetry.metadata_key_counts.describes)
         st.dataframe(table, hide_index=True, width="stretch")
 

@@ -14,7 +14,7 @@ from auth.roles import SUPER_ADMINS
 from auth.session import sign_out_everywhere
 from auth.store import StateUnreachable
 from queries import settings
-from queries.filters import Window
+from queries.filters import Window, as_utc
 from rollout.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
 from rollout.effective import GATED_BY, effective_state, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
@@ -22,6 +22,7 @@ from rollout.service import TOGGLE_FIELDS, StaleWrite, WriteFailed, WriteRefused
 from ui import data, layout
 from ui.context import app_context
 from ui.data import cached
+from ui.navigation import may_open
 from ui.safe import plain
 
 DONE_KEY, RESULT_KEY = "cw_toggle_done", "cw_toggle_result"
@@ -35,6 +36,9 @@ def write_failed(exc: Exception) -> None:
     text = str(exc) if isinstance(exc, WriteFailed) else (
         f"the write database failed ({type(exc).__name__}); the change was not saved")
     st.error(f"Not saved: {text}.", icon=":material/cloud_off:")
+
+
+CANARY_LINK_KEY = "cw_toggle_canary_link"  # the canary view of the change just made (URL state)
 
 
 def finish(message: str) -> None:
@@ -99,6 +103,9 @@ with layout.section("Workspace settings"):
     form = st.session_state.get(DONE_KEY, 0)  # bumped after each write: fresh, empty widgets for the next one
     if result := st.session_state.pop(RESULT_KEY, None):
         st.success(result)
+        if (link := st.session_state.pop(CANARY_LINK_KEY, None)) and may_open("pages/canary.py", user.roles):
+            st.page_link("pages/canary.py", label="Watch this change in the canary view",
+                         icon=":material/emergency:", query_params=link)
     field = st.selectbox("Setting", TOGGLE_FIELDS, key="cw_toggle_field")
     current = bool(row[field])
     seen = st.session_state.get(SEEN_TOGGLE)
@@ -131,6 +138,8 @@ with layout.section("Workspace settings"):
         else:
             finish(f"Done: {field} {word[change.old]} → {word[change.new]} for {plain(names[workspace])} at "
                    f"{change.at:%Y-%m-%d %H:%M:%S} UTC, recorded in the audit log.")
+            st.session_state[CANARY_LINK_KEY] = {"ws": workspace, "field": field,
+                                                 "split": as_utc(change.at).strftime("%Y-%m-%dT%H:%M:%SZ")}
         data.refresh()
 
     st.subheader("Lead-context bundle budgets")

@@ -6,7 +6,8 @@ for any split of that window, and canarywatch may keep its answer for each whole
 declaration names every output column in order with its kind, the time column the window applies
 to, and the keyword variants worth keeping (a 0.01 and a 0.05 histogram, 3 h and daily buckets).
 
-Nothing here runs SQL; the tables are built from the declarations in queries/summary.py.
+Nothing here runs SQL; the tables are built from the declarations in summaries/declarations.py, read
+by summaries/reading.py and written by summaries/refresh.py.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules(queries.__path__))
 for _name in MODULES:
     importlib.import_module(f"queries.{_name}")
 
-# canary composes registered queries; summary and summary_spec serve them from stored days;
+# canary composes registered queries; registry and summary_spec declare and serve them;
 # schema_check (doctor) reads only the system catalogs
-INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "schema_check", "summary", "summary_spec"}
+INFRASTRUCTURE = {"canary", "dialect", "filters", "frame", "registry", "schema_check", "summary_spec"}
 WIDE = Window(at(days=-3), at(days=3))
 
 

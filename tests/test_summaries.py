@@ -24,8 +24,9 @@ from canarywatch_cli import main as cli_main
 from db import upstream as up
 from queries import drafts
 from queries.filters import Window
-from queries.summary import cells_table, read_plan, summarised_specs, summary_day, summary_freshness
-from rollout.summaries import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
+from summaries.declarations import cells_table, summarised_specs, summary_day
+from summaries.reading import SummaryReader, read_plan, summary_freshness
+from summaries.refresh import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
 from tests.seed import T0
 from tests.summary_support import assert_same_as_raw
 
@@ -57,7 +58,7 @@ def plant(seed) -> dict[str, str]:
 
 
 def daily_needs_review(conn, f: Window) -> list[tuple[str, str, int, int]]:
-    frame = drafts.needs_review_series(conn, f, bucket_seconds=86400)
+    frame = drafts.needs_review_series(SummaryReader(conn), f, bucket_seconds=86400)
     return [(f"{r.bucket:%m-%d}", r.workspace, int(r.evaluated), int(r.needs_review)) for r in frame.itertuples()]
 
 
@@ -96,7 +97,7 @@ def test_a_mid_day_window_sums_stored_days_and_raw_edges_exactly(db):
     # the same window on one workspace, and a 3 h grain ending mid-day on Feb 17
     only_b = daily_needs_review(db.conn, f.with_workspaces(["ws-b"]))
     assert only_b == [("02-16", "ws-b", 1, 1), ("02-18", "ws-b", 1, 1)]
-    threes = drafts.needs_review_series(db.conn, Window(feb(16, 2), feb(17, 12)), bucket_seconds=10800)
+    threes = drafts.needs_review_series(SummaryReader(db.conn), Window(feb(16, 2), feb(17, 12)), bucket_seconds=10800)
     assert [(f"{r.bucket:%d %H}", r.workspace, r.evaluated) for r in threes.itertuples()] == [
         ("16 03", "ws-a", 1), ("16 09", "ws-a", 1), ("16 12", "ws-b", 1), ("16 21", "ws-a", 1), ("17 00", "ws-a", 1)]
 

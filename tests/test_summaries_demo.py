@@ -11,8 +11,9 @@ import pytest
 from demo.generate import seed_demo
 from demo.schema import clear_all
 from queries.filters import Window
-from queries.summary import summarised_specs, summary_freshness
-from rollout.summaries import refresh_summaries
+from summaries.declarations import summarised_specs
+from summaries.reading import summary_freshness
+from summaries.refresh import refresh_summaries
 from tests.summary_support import assert_same_as_raw
 
 DEMO_END = datetime(2026, 2, 20, 0, 0, tzinfo=UTC)

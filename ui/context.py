@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.config import DatabaseConfig, load_config
 from db.engine import read_engine, write_engine
+from db.state import StateSchemaError, ensure_state_schema
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,4 +61,17 @@ def app_context() -> AppContext:
     if build is not None:
         # pooled connections still hold the file the build renamed over: open the new one
         build.when_done(lambda: (ctx.read.dispose(), ctx.write.dispose()))
+    elif not config.demo:
+        migrate_where_allowed(ctx.write)
     return ctx
+
+
+def migrate_where_allowed(write: Engine) -> None:
+    """Bring canarywatch's state schema to the newest revision on start, where the write role may (under
+    the migrations' advisory lock, so replicas can start together). A read-only deployment, or one whose
+    operators run `canarywatch migrate` themselves, carries on: the writes that need the schema say so."""
+    try:
+        ensure_state_schema(write)
+    except (SQLAlchemyError, StateSchemaError) as exc:
+        log.warning("canarywatch state schema not migrated on start (%s); run `canarywatch migrate` with the "
+                    "write role", type(exc).__name__)

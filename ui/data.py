@@ -14,9 +14,9 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from queries.filters import Window
-from queries.frame import REGISTRY, QuerySpec
-from queries.summary import Freshness
-from queries.summary import summary_freshness as read_summary_freshness
+from queries.registry import REGISTRY, spec_of
+from summaries.reading import Freshness, summary_reader
+from summaries.reading import summary_freshness as read_summary_freshness
 from ui.context import app_context
 
 TTL_SECONDS = 60
@@ -27,24 +27,19 @@ class DataUnavailable(RuntimeError):
     """The data could not be read; the message is safe to show (no SQL, no values)."""
 
 
-def _spec_for(func: Callable[..., pd.DataFrame]) -> QuerySpec:
-    for spec in REGISTRY.values():
-        if spec.func is func:
-            return spec
-    raise KeyError(f"{getattr(func, '__name__', func)} is not a registered query")
-
-
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=512)
 def _run(name: str, start: datetime, end: datetime, workspaces: tuple[str, ...], channel: str | None,
          options: tuple[tuple[str, object], ...]) -> tuple[pd.DataFrame, datetime]:
     window = Window(start, end, workspaces, channel)
-    with app_context().read.connect() as conn:
-        return REGISTRY[name].func(conn, window, **dict(options)), datetime.now(UTC)
+    spec = REGISTRY[name]
+    with summary_reader(app_context().read) as reader:  # stored days plus raw edges for summarised queries
+        conn = reader if spec.summary is not None else reader.conn
+        return spec.func(conn, window, **dict(options)), datetime.now(UTC)
 
 
 def cached(func: Callable[..., pd.DataFrame], f: Window, **options: object) -> pd.DataFrame:
     """The query's result for this window, from the cache when younger than the ttl."""
-    spec = _spec_for(func)
+    spec = spec_of(func)
     try:
         frame, fetched_at = _run(spec.name, f.start, f.end, f.workspaces, f.channel, tuple(sorted(options.items())))
     except OperationalError as exc:

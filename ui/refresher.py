@@ -1,17 +1,16 @@
 """One summary refresher per dashboard process (issue 6), started with the app.
 
 Set CANARYWATCH_SUMMARY_REFRESH=off to run without one (the tests do; a cron job running
-`canarywatch summaries` can take its place). Replicas each run one: rollout/summaries.py keeps them
+`canarywatch summaries` can take its place). Replicas each run one: summaries/refresh.py keeps them
 from writing the same day twice.
 """
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
-from rollout.summaries import SummaryRefresher
+from db.config import ConfigError, load_settings
+from summaries.refresh import SummaryRefresher
 from ui.context import app_context
 
 SWITCH = "CANARYWATCH_SUMMARY_REFRESH"
@@ -19,7 +18,10 @@ EVERY_SECONDS = 60.0
 
 
 def refresher_enabled() -> bool:
-    return os.environ.get(SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
+    try:
+        return load_settings().summary_refresh
+    except ConfigError:
+        return False  # the app itself says what is misconfigured
 
 
 @st.cache_resource(show_spinner=False)

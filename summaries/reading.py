@@ -1,99 +1,37 @@
-"""Per-day summaries: their tables, and reading a window from them plus the raw rows at its edges.
+"""Reading a window from the per-day summaries plus the raw rows at its edges, explicitly.
 
-For every query declared with a `Summary`, canarywatch keeps the query's own answer for each whole
-UTC day and declared variant, and for each hour of that day (`grain` 86400 and 3600), in a table of
-its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in `summary_day`
-which (query, variant, day) is stored and when it was refreshed. A window is read as
+A caller that wants summary-backed answers opens a `SummaryReader` over its connection and passes
+it where a query expects a connection (`drafts.needs_review_series(reader, f)`); on a plain
+connection every query reads the raw rows. A window is read as
 
     stored whole days + stored whole hours of days it covers in part + raw rows elsewhere
 
 (the partial hours at its edges, today, any day not stored yet): the stored parts summed in one SQL
 statement, the raw parts by the query itself, and all of it summed once more per key in pandas.
 Counts come out exactly as the raw query gives them; float sums agree to the last few bits (float
-addition is not associative). rollout/summaries.py writes the tables.
+addition is not associative). summaries/refresh.py writes the tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Double,
-    Index,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    and_,
-    cast,
-    func,
-    inspect,
-    or_,
-    select,
-)
+from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, inspect, or_, select, text
 
 from db.engine import STATE_SCHEMA
-from db.upstream import Timestamp
-from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401 - registers them
+from db.state import summary_failure
 from queries.filters import Window, naive_utc
-from queries.frame import REGISTRY, QuerySpec, read_frame
+from queries.frame import read_frame
+from queries.registry import QuerySpec
 from queries.summary_spec import Kind, Summary, variant_key
+from summaries.declarations import DAY, DAY_GRAIN, HOUR, HOUR_GRAIN, cells_table, summary_day
 
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-DAY_GRAIN, HOUR_GRAIN = 86400, 3600
-
-summary_metadata = MetaData(schema=STATE_SCHEMA)
-
-#: Which (query, variant, UTC day) has its answer stored, when it was computed and how many rows it has.
-summary_day = Table(
-    "summary_day",
-    summary_metadata,
-    Column("query", Text, primary_key=True),
-    Column("variant", Text, primary_key=True),
-    Column("day", Timestamp, primary_key=True),
-    Column("refreshedAt", Timestamp, nullable=False),
-    Column("rows", Integer, nullable=False),
-)
-
-_TYPES = {Kind.TEXT: Text, Kind.INT: BigInteger, Kind.FLOAT: Double, Kind.BOOL: Boolean, Kind.TIME: Timestamp,
-          Kind.COUNT: BigInteger, Kind.TOTAL: Double}
-
-
-def summarised_specs() -> list[QuerySpec]:
-    """Every registered query that declares a Summary, by name."""
-    return [spec for _, spec in sorted(REGISTRY.items()) if spec.summary is not None]
-
-
-@cache
-def cells_table(name: str) -> Table:
-    """The table holding one query's stored answers: variant, grain (86400 or 3600 s), the slot's start,
-    then the query's own columns."""
-    summary = REGISTRY[name].summary
-    assert summary is not None, name
-    table_name = "summary_" + name.replace(".", "__")
-    return Table(
-        table_name,
-        summary_metadata,
-        Column("variant", Text, nullable=False),
-        Column("grain", Integer, nullable=False),
-        Column("slot", Timestamp, nullable=False),
-        *(Column(column, _TYPES[kind], nullable=True) for column, kind in summary.columns.items()),
-        Index(f"{table_name}_slot_idx", "variant", "grain", "slot"),
-    )
-
-
-def all_tables() -> list[Table]:
-    return [summary_day, *(cells_table(spec.name) for spec in summarised_specs())]
-
+#: work_mem for a summary read on PostgreSQL: the stored-day aggregates sort and hash in memory
+READ_WORK_MEM = "32MB"
 
 _AVAILABLE: set[str] = set()
 
@@ -108,6 +46,32 @@ def summaries_available(conn: Connection) -> bool:
             return False
         _AVAILABLE.add(url)
     return True
+
+
+class SummaryReader:
+    """A connection that answers summarised queries from the stored days plus raw edges.
+
+    Everything else (execute, dialect, ...) is the wrapped connection's, so any query runs on it;
+    a query that declares no Summary simply reads the raw rows through it.
+    """
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+    def read_summarised(self, spec: QuerySpec, f: Window, options: Mapping[str, object]) -> pd.DataFrame:
+        return read_with_summaries(self.conn, spec, f, dict(options))
+
+
+@contextmanager
+def summary_reader(engine: Engine) -> Iterator[SummaryReader]:
+    """A read connection wrapped as a SummaryReader (work_mem raised for the stored-day aggregates)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SET work_mem = '{READ_WORK_MEM}'"))  # a constant, not input
+        yield SummaryReader(conn)
 
 
 # -- days and pieces of a window ----------------------------------------------------------------
@@ -274,6 +238,16 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
 
 
 @dataclass(frozen=True)
+class FailureNote:
+    """A summarised query whose refresh failed: on how many days, with which error class, when last."""
+
+    query: str
+    error_class: str
+    days: int
+    last_failed_at: datetime
+
+
+@dataclass(frozen=True)
 class Freshness:
     """How current the stored days are, for the line every page shows."""
 
@@ -282,10 +256,12 @@ class Freshness:
     last_day: datetime | None
     oldest_recent_refresh: datetime | None  # the least recent refresh among the last two stored days
     newest_refresh: datetime | None
+    failures: tuple[FailureNote, ...] = ()
 
 
 def summary_freshness(conn: Connection) -> Freshness:
-    """The stored range and refresh times (a database without summaries reads as none stored)."""
+    """The stored range, refresh times and failing queries (a database without summaries reads as none
+    stored)."""
     if not summaries_available(conn):
         return Freshness(0, None, None, None, None)
     d = summary_day.c
@@ -295,4 +271,17 @@ def summary_freshness(conn: Connection) -> Freshness:
     oldest_recent = None
     if last is not None:
         oldest_recent = conn.execute(select(func.min(d.refreshedAt)).where(d.day >= last - DAY)).scalar()
-    return Freshness(int(days or 0), first, last, oldest_recent, newest)
+    return Freshness(int(days or 0), first, last, oldest_recent, newest, refresh_failures(conn))
+
+
+def refresh_failures(conn: Connection) -> tuple[FailureNote, ...]:
+    """Every query whose latest refresh of some day failed, by name (the table may not exist yet)."""
+    schema = STATE_SCHEMA if conn.dialect.name == "postgresql" else None
+    if not inspect(conn).has_table(summary_failure.name, schema=schema):
+        return ()
+    c = summary_failure.c
+    rows = conn.execute(
+        select(c.query, c.errorClass, func.count(c.day.distinct()), func.max(c.failedAt))
+        .group_by(c.query, c.errorClass).order_by(c.query, c.errorClass)
+    ).all()
+    return tuple(FailureNote(name, error, int(n), when) for name, error, n, when in rows)

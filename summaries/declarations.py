@@ -1,0 +1,68 @@
+"""The summary tables, built from the `Summary` each summarised query declares (queries/summary_spec.py).
+
+For every query declared with a `Summary`, canarywatch keeps the query's own answer for each whole
+UTC day and declared variant, and for each hour of that day (`grain` 86400 and 3600), in a table of
+its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in `summary_day`
+which (query, variant, day) is stored, when it was refreshed, and (for a query over rows upstream
+edits later) the newest edit stamp of that day's rows when it was aggregated.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from sqlalchemy import BigInteger, Boolean, Column, Double, Index, Integer, MetaData, Table, Text
+
+from db.engine import STATE_SCHEMA
+from db.upstream import Timestamp
+from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401 - registers them
+from queries.registry import REGISTRY, QuerySpec
+from queries.summary_spec import Kind
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+DAY_GRAIN, HOUR_GRAIN = 86400, 3600
+
+summary_metadata = MetaData(schema=STATE_SCHEMA)
+
+#: Which (query, variant, UTC day) has its answer stored, when it was computed and how many rows it has.
+summary_day = Table(
+    "summary_day",
+    summary_metadata,
+    Column("query", Text, primary_key=True),
+    Column("variant", Text, primary_key=True),
+    Column("day", Timestamp, primary_key=True),
+    Column("refreshedAt", Timestamp, nullable=False),
+    Column("rows", Integer, nullable=False),
+)
+
+_TYPES = {Kind.TEXT: Text, Kind.INT: BigInteger, Kind.FLOAT: Double, Kind.BOOL: Boolean, Kind.TIME: Timestamp,
+          Kind.COUNT: BigInteger, Kind.TOTAL: Double}
+
+
+def summarised_specs() -> list[QuerySpec]:
+    """Every registered query that declares a Summary, by name."""
+    return [spec for _, spec in sorted(REGISTRY.items()) if spec.summary is not None]
+
+
+@cache
+def cells_table(name: str) -> Table:
+    """The table holding one query's stored answers: variant, grain (86400 or 3600 s), the slot's start,
+    then the query's own columns."""
+    summary = REGISTRY[name].summary
+    assert summary is not None, name
+    table_name = "summary_" + name.replace(".", "__")
+    return Table(
+        table_name,
+        summary_metadata,
+        Column("variant", Text, nullable=False),
+        Column("grain", Integer, nullable=False),
+        Column("slot", Timestamp, nullable=False),
+        *(Column(column, _TYPES[kind], nullable=True) for column, kind in summary.columns.items()),
+        Index(f"{table_name}_slot_idx", "variant", "grain", "slot"),
+    )
+
+
+def all_tables() -> list[Table]:
+    return [summary_day, *(cells_table(spec.name) for spec in summarised_specs())]
