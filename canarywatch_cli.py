@@ -17,7 +17,7 @@ rights, row-level security, kill switches); one line per check with its fix; exi
 FAILs, 1 otherwise, 3 when the database is unreachable.
 
 `canarywatch watch [--once] [--interval S] [--dry-run]`: evaluate every active canary each interval,
-store the verdicts, notify webhooks of state changes, roll back armed canaries (rollout/watch.py);
+store the verdicts, notify webhooks of state changes, roll back armed canaries (services/watch.py);
 `--arm/--disarm WORKSPACE --field F --actor NAME --reason TEXT` arms a canary's automatic rollback.
 """
 
@@ -361,7 +361,7 @@ def watch(args: argparse.Namespace) -> int:
 
     from db.config import ConfigError, process_settings
     from db.engine import read_engine, write_engine
-    from rollout.watch import config_from, run
+    from services.watch import config_from, run
 
     try:
         settings = process_settings()

@@ -9,7 +9,7 @@ carry a note (an enum label upstream added that we count under its own name).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
+
+from db.schema_facts import FoundColumn, ReadFacts, WriteFacts
 
 
 class Status(StrEnum):
@@ -131,14 +133,6 @@ _PG_FAMILIES = {
 }
 
 
-@dataclass(frozen=True)
-class FoundColumn:
-    table: str
-    name: str
-    type_name: str  # pg_type.typname (or SQLite's declared type)
-    is_enum: bool = False
-    element_type: str | None = None  # for arrays: the element's typname
-    element_is_enum: bool = False
 
 
 def found_family(column: FoundColumn) -> str:
@@ -239,16 +233,6 @@ def judge_enums(expected: Expected, found: Mapping[str, Sequence[str]]) -> list[
 
 # -- roles ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ReadFacts:
-    role: str
-    not_selectable: tuple[str, ...]  # tables (upstream and canarywatch's) the read role may not SELECT
-    lead_visible: bool | None  # any "Lead" row visible; None when it could not be read
-    draft_visible: bool | None  # any "AIDraft" row visible
-    lead_rls: bool  # row-level security is enabled on "Lead"
-    bypass_rls: bool  # the read role has BYPASSRLS (or is a superuser)
-    transaction_read_only: bool  # the read engine's session is read-only
-    writable: tuple[str, ...]  # tables the read role holds INSERT/UPDATE/DELETE/TRUNCATE on
 
 
 def _names(names: Sequence[str], limit: int = 4) -> str:
@@ -300,15 +284,6 @@ def judge_read_only(facts: ReadFacts) -> Check:
                                                "holds no write privilege")
 
 
-@dataclass(frozen=True)
-class WriteFacts:
-    role: str
-    settings_privileges: Mapping[str, bool]  # SELECT/INSERT/UPDATE on "WorkspaceSettings"
-    client_select: bool  # the service checks the workspace exists
-    state_schema_exists: bool
-    state_schema_create: bool  # CREATE on the canarywatch schema (or owns it)
-    database_create: bool  # CREATE on the database (needed to create the schema when missing)
-    state_tables_missing_privileges: tuple[str, ...] = field(default=())  # "table: PRIV" the role lacks
 
 
 def judge_write_role(facts: WriteFacts | None) -> Check:

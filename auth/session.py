@@ -257,7 +257,7 @@ def _on_logout(store: StateStore | None, username: str) -> None:
 
 def _sidebar_account(authenticator: stauth.Authenticate, user: User, settings: AuthSettings,
                      store: StateStore | None) -> None:
-    from ui.safe import plain
+    from analysis.markdown import plain
 
     with st.sidebar:
         roles = ", ".join(sorted(r.value for r in user.roles))

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
                              validation_alias="CANARYWATCH_COOKIE_NAME")
     cookie_expiry_days: float | None = Field(None, gt=0, le=30, validation_alias="CANARYWATCH_COOKIE_EXPIRY_DAYS")
     login_sleep_seconds: float = Field(0.7, ge=0, le=10, validation_alias=AliasChoices("CANARYWATCH_LOGIN_SLEEP"))
-    # `canarywatch watch` (rollout/watch.py, rollout/notify.py; README "Watching canaries")
+    # `canarywatch watch` (services/watch.py, rollout/notify.py; README "Watching canaries")
     watch_interval_seconds: float = Field(60, ge=1, le=86_400, validation_alias="CANARYWATCH_WATCH_INTERVAL")
     watch_base_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", max_length=500,
                                        validation_alias="CANARYWATCH_BASE_URL")

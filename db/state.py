@@ -111,7 +111,7 @@ demo_info = Table(
 )
 
 
-#: One evaluation of one active canary by `canarywatch watch` (rollout/watch.py) per interval slot:
+#: One evaluation of one active canary by `canarywatch watch` (services/watch.py) per interval slot:
 #: the unique (canaryKey, slotStart) makes a second replica's insert fail instead of storing twice.
 #: `status` is JSON of codes and numbers only (analysis/watch_state.py), never upstream text.
 canary_evaluation = Table(

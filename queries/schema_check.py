@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, bindparam, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from analysis.doctor import FoundColumn, ReadFacts, WriteFacts
 from db import upstream as up
 from db.engine import STATE_SCHEMA
+from db.schema_facts import FoundColumn, ReadFacts, WriteFacts
 
 _COLUMNS = text("""
     SELECT pg_class.relname AS table_name, pg_attribute.attname AS column_name,

@@ -8,15 +8,18 @@ Before this, the page and the CLI each ran the log steps themselves; now both ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
+from analysis.canary.active import ActiveCanary
 from analysis.canary.evaluation import Evaluation
 from analysis.canary.report import report
 from analysis.evidence import Packet
 from analysis.logsignals import LogMapping, LogParse, evaluate_log_rules, guess_mapping, header_keys, parse_log_export
 from analysis.rules import RuleSet
 from queries.canary import CanaryInputs, CanarySpec, gather
+from queries.filters import FilterError
 
 #: the largest runtime log export read (the page states it; bigger files are refused, not parsed)
 LOG_LIMIT_MB = 256
@@ -63,3 +66,14 @@ def run(conn: Connection, spec: CanarySpec, rules: RuleSet, *, parse: LogParse |
     inputs = gather(conn, spec)
     evaluation, packet = judge(inputs, rules, parse=parse, field=field, sequential=sequential)
     return CanaryRun(inputs, evaluation, packet)
+
+
+def active_spec(canary: ActiveCanary, end: datetime) -> CanarySpec | None:
+    """The canary window of an active canary, [since, end) on its workspace; None while it has no recorded
+    start or no window yet (the page's list, the Overview and `canarywatch watch` judge the same window)."""
+    if canary.since is None:
+        return None
+    try:
+        return CanarySpec((canary.workspace,), canary.since, end)
+    except FilterError:
+        return None

@@ -22,7 +22,7 @@ from db.state import audit_log, canary_evaluation, notification_delivery
 from demo.sentinels import PII_EMAIL, PII_MARK
 from rollout.arming import set_armed
 from rollout.service import WriteRefused
-from rollout.watch import run, run_cycle
+from services.watch import run, run_cycle
 from tests.backends import Backend
 from tests.watch_support import (
     ADMIN,
@@ -286,7 +286,7 @@ def test_only_a_super_admin_arms_and_only_an_active_canary(backend):
 
 
 def test_a_canary_that_cannot_be_evaluated_is_skipped_and_logged_without_its_message(backend, monkeypatch, caplog):
-    import rollout.watch as watch_module
+    import services.watch as watch_module
 
     plant(backend, "regression")
     real = watch_module.evaluate_canary

@@ -21,7 +21,7 @@ import canarywatch_cli
 from db.engine import read_engine, write_engine
 from db.state import canary_evaluation
 from demo.schema import clear_all
-from rollout.watch import run
+from services.watch import run
 from tests.backends import Backend, open_backend
 from tests.watch_support import NOW, config_for, plant, receiver
 

@@ -18,7 +18,7 @@ from analysis.watch_state import (
 )
 from db.config import ConfigError, load_settings
 from rollout.notify import Target, targets
-from rollout.watch import backoff, config_from
+from services.watch import backoff, config_from
 
 
 def status(verdict: str, platform: str = "OK", **rules: tuple[str, str, bool]) -> dict:

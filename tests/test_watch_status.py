@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from rollout.notify import Target
-from rollout.watch import WatchConfig, run_cycle
+from services.watch import WatchConfig, run_cycle
 from tests.pages_support import reset_caches
 from tests.watch_support import FAST, NOW, closed_port_url, plant
 

@@ -26,7 +26,7 @@ from auth.roles import Role
 from auth.session import User
 from demo.schema import clear_all
 from rollout.notify import Retry, Target
-from rollout.watch import WatchConfig
+from services.watch import WatchConfig
 from tests.backends import Backend
 from tests.seed import Seed, at
 

@@ -19,9 +19,9 @@ from analysis.logsignals import LogParse
 from analysis.rules import load_rules
 from queries import events, settings
 from queries.canary import CanaryInputs, CanarySpec, gather
-from queries.filters import FilterError, Window
+from queries.filters import Window
 from rollout.views import record_view, window_key
-from services.canary import LOG_LIMIT_MB, LogExportError, judge, parse_logs
+from services.canary import LOG_LIMIT_MB, LogExportError, active_spec, judge, parse_logs
 from ui.context import app_context
 from ui.data import TTL_SECONDS, DataUnavailable, cached
 
@@ -67,11 +67,8 @@ def active(end) -> list[ActiveCanary]:
 
 def current_verdict(canary: ActiveCanary, end) -> Evaluation | None:
     """The canary's verdict over [since, end); None when it has no recorded start or no window yet."""
-    if canary.since is None:
-        return None
-    try:
-        spec = CanarySpec((canary.workspace,), canary.since, end)
-    except FilterError:
+    spec = active_spec(canary, end)
+    if spec is None:
         return None
     return evaluate(spec, field=canary.field, sequential=True)[1]
 

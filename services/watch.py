@@ -49,12 +49,12 @@ from auth.session import User
 from db.config import Settings
 from db.state import canary_evaluation, ensure_state_schema
 from queries import settings
-from queries.canary import CanarySpec
-from queries.filters import FilterError, Window, naive_utc
+from queries.filters import Window, naive_utc
 from queries.watch import is_armed, previous_status, slot_done
 from rollout.arming import active_now
 from rollout.notify import Retry, Target, notify, post_json, redeliver, targets
 from rollout.service import StaleWrite, WriteRefused, set_toggle
+from services.canary import active_spec
 from services.canary import run as run_canary
 
 log = logging.getLogger("canarywatch.watch")
@@ -108,11 +108,8 @@ class Outcome:
 def evaluate_canary(read: Engine, canary: ActiveCanary, end: datetime,
                     rules: RuleSet) -> tuple[Evaluation, Packet] | None:
     """The canary page's evaluation of one active canary over [since, end); None without a window yet."""
-    if canary.since is None:
-        return None
-    try:
-        spec = CanarySpec((canary.workspace,), canary.since, end)
-    except FilterError:
+    spec = active_spec(canary, end)
+    if spec is None:
         return None
     with read.connect() as conn:
         done = run_canary(conn, spec, rules, field=canary.field, sequential=True)
