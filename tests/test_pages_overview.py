@@ -43,20 +43,25 @@ def card(app, title: str) -> tuple[str, str]:
     return lines[at], lines[at + 1]
 
 
+
+def table_with(app, column: str):
+    """The first table on the page with this column (the active canaries table may come first)."""
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
 def test_kill_switch_overrides_a_stored_toggle_and_says_where_it_was_read(db, monkeypatch):
     plant(db.seed)
     monkeypatch.setenv("AUTO_SEND_REVISION_DISABLED", "1")
     monkeypatch.delenv("CANARYWATCH_UPSTREAM_ENV_FILE", raising=False)
     app = open_page(db.backend.url, PAGE, monkeypatch)
     assert not app.exception, app.exception
-    assert subheaders(app)[:5] == ["Health in this window, all chosen workspaces", "Health per workspace",
-                                   "Kill switches", "Rollout state per workspace",
+    assert subheaders(app)[:6] == ["Active canaries", "Health in this window, all chosen workspaces",
+                                   "Health per workspace", "Kill switches", "Rollout state per workspace",
                                    "Open the details of one workspace"]
-    switches = app.dataframe[1].value.set_index("switch")
+    switches = table_with(app, "switch").set_index("switch")
     assert switches.loc["AUTO_SEND_REVISION_DISABLED", "engaged"] == "yes"
     assert switches.loc["AUTO_SEND_DISABLED", "value"] == "unset"
     assert any(c.value.startswith("Read from the dashboard's own environment") for c in app.caption)
-    toggles = app.dataframe[2].value.set_index("workspace")
+    toggles = table_with(app, "settings row").set_index("workspace")
     assert toggles.loc["ws-a", "autoSendRevisionEnabled"] == (
         "on · NOT in effect (overridden by AUTO_SEND_REVISION_DISABLED)")
     assert toggles.loc["ws-a", "leadContextBundleEnabled"] == "on · in effect"
@@ -96,7 +101,7 @@ def test_areas_show_the_last_24_hours_with_their_hint(db, monkeypatch):
 def test_per_workspace_table_by_name(db, monkeypatch):
     plant(db.seed)
     app = open_page(db.backend.url, PAGE, monkeypatch)
-    table = app.dataframe[0].value
+    table = table_with(app, "needs_review rate")
     assert list(table.index) == ["Alpha", "Bravo"]
     assert table.loc["Alpha", "needs_review rate"] == "50.0%"  # 10 / 20
     assert table.loc["Bravo", "needs_review rate"] == "0.0%"  # 0 / 1 (too few to judge: left uncoloured)
@@ -177,7 +182,7 @@ def test_a_workspace_failing_since_days_is_red_against_the_others(db, monkeypatc
     p_value = stats.chi2_contingency([[15, 15], [0, 30]], correction=False).pvalue
     assert (f"worst workspace Alpha at 50.0%: 50.0 points worse than the other chosen workspaces "
             f"(p = {p_value:.2g})") in captions_of(app), captions_of(app)
-    table = app.dataframe[0].value
+    table = table_with(app, "needs_review rate")
     assert table.loc["Alpha", "needs_review rate"] == "50.0%"
 
 

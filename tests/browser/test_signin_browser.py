@@ -87,7 +87,7 @@ def test_a_cookie_copied_before_logout_is_refused_afterwards(running_app):
         wait_idle(page)
         stolen = next(c for c in page.context.cookies() if c["name"] == COOKIE)
         page.get_by_role("button", name="Log out").click()
-        page.get_by_label("Username").wait_for()
+        page.get_by_label("Username").first.wait_for()
         page.wait_for_function(f"() => !document.cookie.includes('{COOKIE}=')", timeout=15_000)
     finally:
         page.context.close()
@@ -95,7 +95,7 @@ def test_a_cookie_copied_before_logout_is_refused_afterwards(running_app):
     try:
         replay.context.add_cookies([{"name": COOKIE, "value": stolen["value"], "url": running_app.url}])
         replay.goto("/toggles")
-        replay.get_by_label("Username").wait_for()
+        replay.get_by_label("Username").first.wait_for()
         wait_idle(replay, settle=2)
         assert replay.get_by_test_id("stSidebarNav").count() == 0
         assert replay.get_by_role("heading", name="Rollout toggles").count() == 0
