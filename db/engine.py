@@ -34,7 +34,9 @@ STATE_SCHEMA = "canarywatch"
 READ_WORK_MEM = "32MB"
 SQLITE_BUSY_TIMEOUT_MS = 5_000  # one wait inside SQLite for the write lock ...
 WRITE_LOCK_WAIT_SECONDS = 30.0  # ... retried up to this long in all
-_READ_KEYWORDS = frozenset({"SELECT", "WITH", "SHOW", "VALUES", "TABLE"})
+_READ_KEYWORDS = frozenset({"SELECT", "WITH", "SHOW", "VALUES", "TABLE",
+                            # savepoints isolate one probe inside a read transaction (doctor): they write nothing
+                            "SAVEPOINT", "RELEASE", "ROLLBACK"})
 _SQLITE_READ_PRAGMA = re.compile(
     r"PRAGMA\s+(?:\w+\.)?(?:table_x?info|index_list|index_x?info|foreign_key_list|database_list)\s*\(\s*[\"'\w.]+\s*\)\s*$",
     re.IGNORECASE)

@@ -35,6 +35,7 @@ from analysis.doctor import (
 )
 from db import upstream as up
 from db.engine import read_engine, write_engine
+from db.state import head_revision, state_metadata
 from demo.schema import create_schema
 from tests.backends import new_postgres_database, pg_admin_url
 from tests.seed import Seed, at
@@ -51,6 +52,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SWITCH_VARS:
         monkeypatch.delenv(name, raising=False)
 
+#: canarywatch's own tables (db/state.py), which the read and write roles need rights on too
+N_STATE = len(state_metadata.tables)
 
 def plant(engine: Engine) -> None:
     seed = Seed(engine)
@@ -237,7 +240,7 @@ def healthy_lines(reader: str, writer: str = "postgres") -> list[str]:
         f"OK    read access: role {reader} may SELECT every table canarywatch reads",
         f'OK    Lead rows: role {reader} sees "Lead" rows',
         f"OK    read-only reads: read transactions are read-only and role {reader} holds no write privilege",
-        "OK    state schema: at revision 0002",
+        f"OK    state schema: at revision {head_revision()}",
         f'OK    write role: role {writer} may write "WorkspaceSettings" and own canarywatch\'s schema '
         "(checked in the privilege catalogs, nothing written)",
         "OK    kill switches: 3 parsed from the dashboard's own environment, none engaged",
@@ -309,7 +312,7 @@ def test_a_role_without_rights_fails_read_lead_and_write_checks(pg, monkeypatch,
     code, lines = doctor(monkeypatch, capsys, url, url)
     assert lines[2:] == [
         f'FAIL  read access: role {nobody} may not SELECT "AIDraft", "AIInteraction", "Appointment", '
-        f'"BackgroundFunctionRun" and {N_TABLES + 6 - 4} more',
+        f'"BackgroundFunctionRun" and {N_TABLES + N_STATE - 4} more',
         f"      fix: GRANT SELECT ON ALL TABLES IN SCHEMA public TO {nobody}; GRANT USAGE ON SCHEMA canarywatch TO "
         f"{nobody}; GRANT SELECT ON ALL TABLES IN SCHEMA canarywatch TO {nobody}",
         f'FAIL  Lead rows: role {nobody} cannot read "Lead"',
@@ -318,7 +321,7 @@ def test_a_role_without_rights_fails_read_lead_and_write_checks(pg, monkeypatch,
         "WARN  state schema: the revision cannot be read (InsufficientPrivilege)",
         "      fix: GRANT USAGE ON SCHEMA canarywatch and SELECT on its tables to the read role",
         f'FAIL  write role: role {nobody} lacks SELECT/INSERT/UPDATE on "WorkspaceSettings", SELECT on "Client", '
-        "CREATE on schema canarywatch, SELECT/INSERT/UPDATE/DELETE on 6 canarywatch table(s)",
+        f"CREATE on schema canarywatch, SELECT/INSERT/UPDATE/DELETE on {N_STATE} canarywatch table(s)",
         f'      fix: GRANT SELECT, INSERT, UPDATE ON "WorkspaceSettings" TO {nobody}; GRANT SELECT ON "Client" TO '
         f"{nobody}; ALTER SCHEMA canarywatch OWNER TO {nobody}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES "
         f"IN SCHEMA canarywatch TO {nobody}",
@@ -384,7 +387,7 @@ def test_sqlite_checks_tables_and_columns_and_says_what_does_not_apply(sqlite_ur
     code, lines = doctor(monkeypatch, capsys, sqlite_url)
     assert lines == [
         f"OK    schema: {N_TABLES} tables, {N_COLUMNS} columns present (types not compared on SQLite)",
-        "OK    state schema: at revision 0002",
+        f"OK    state schema: at revision {head_revision()}",
         *NOT_ON_SQLITE,
         "OK    kill switches: 3 parsed from the dashboard's own environment, none engaged",
         "doctor: 3 OK, 5 N/A -> all pass",
