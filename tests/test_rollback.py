@@ -206,3 +206,63 @@ def test_check_rollback_bad_input_exits_3(planted, tmp_path, capsys, args):
     assert cli(planted, tmp_path, *args) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ")
+
+
+@pytest.fixture
+def app_env(planted, monkeypatch):
+    import streamlit as st
+
+    from tests.auth_support import auth_env
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for key, value in auth_env(planted.url).items():
+        monkeypatch.setenv(key, value)
+    yield planted
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _texts(app) -> list[str]:
+    return [e.value for kind in ("markdown", "caption", "warning", "info", "success") for e in getattr(app, kind)]
+
+
+def test_canary_page_shows_the_rollback_check_of_a_rolled_back_canary(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from auth.roles import Role
+    from tests.auth_support import APP, sign_in
+
+    app = sign_in(AppTest.from_file(APP, default_timeout=120), Role.OPERATOR)
+    app.switch_page("pages/canary.py")
+    app.query_params.update({"ws": D, "split": E.strftime("%Y-%m-%dT%H:%M:%SZ"), "field": FIELD})
+    app.run()
+    app.toggle(key="cw_canary_live").set_value(False).run()
+    next(d for d in app.get("date_time_input") if d.label == "End (UTC)").set_value(END.replace(tzinfo=None)).run()
+    assert not app.exception, app.exception
+    line = next(t for t in _texts(app) if t.startswith("**Rollback check:"))
+    assert line.startswith("**Rollback check: :red[NOT_RECOVERED]** · pulled back at 2026-02-16 18:00 UTC")
+    assert "Did the rollback work?" in [h.value for h in app.subheader]
+
+
+def test_audit_row_of_a_toggle_off_shows_its_rollback_check(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from auth.roles import Role
+    from tests.auth_support import APP, sign_in
+
+    app = sign_in(AppTest.from_file(APP, default_timeout=120), Role.OPERATOR)
+    app.switch_page("pages/audit.py")
+    app.query_params.update({"window": "custom", "start": "2026-02-15T00:00:00Z", "end": "2026-02-18T00:00:00Z"})
+    app.run()
+    assert not app.exception, app.exception
+    assert app.dataframe, _texts(app) + [e.value for e in app.error]
+    table = app.dataframe[0].value
+    table = table.reset_index(drop=True)
+    row = next(i for i, r in table.iterrows() if r["workspace"] == A and r["new_value"] == "false")
+    app.session_state["cw_audit_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    app.run()
+    assert not app.exception, app.exception
+    line = next(t for t in _texts(app) if t.startswith("**Rollback check:"))
+    assert line.startswith("**Rollback check: :green[RECOVERED]** · pulled back at 2026-02-16 18:00 UTC "
+                           "(toggle\\-off by bob)")
