@@ -20,10 +20,11 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from bench import naive
+from db.engine import READ_WORK_MEM
 from queries import booking, bundle, drafts, offload, overseer, revision, telemetry  # noqa: F401
 from queries.filters import Window
 from queries.registry import REGISTRY, QuerySpec
-from summaries.reading import READ_WORK_MEM, SummaryReader
+from summaries.reading import SummaryReader
 
 #: page -> the registry prefix of its queries (issue 6's grouping)
 PAGES = {"confidence": "drafts", "revision": "revision", "overseer": "overseer", "bundle": "bundle",
@@ -70,7 +71,7 @@ def main(argv: list[str]) -> int:
     base_rss = rss_mib()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # as the dashboard: no open txn
         conn.execute(text("DISCARD ALL"))
-        if args["method"] == "summary":  # as summaries.reading.summary_reader sets it for the dashboard
+        if args["method"] == "summary":  # as the dashboard's read engine sets it at connect
             conn.execute(text(f"SET work_mem = '{READ_WORK_MEM}'"))
         t = time.perf_counter()
         result_bytes, raw_bytes, raw_rows = runner(conn, args["page"], f)

@@ -29,6 +29,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 STATE_SCHEMA = "canarywatch"
+#: work_mem of a read session on PostgreSQL: the summaries' stored-day aggregates sort and hash in memory
+#: (set at connect, since the read engine runs no SET statement)
+READ_WORK_MEM = "32MB"
 SQLITE_BUSY_TIMEOUT_MS = 5_000  # one wait inside SQLite for the write lock ...
 WRITE_LOCK_WAIT_SECONDS = 30.0  # ... retried up to this long in all
 _READ_KEYWORDS = frozenset({"SELECT", "WITH", "SHOW", "VALUES", "TABLE"})
@@ -156,7 +159,8 @@ def read_engine(url: str, *, statement_timeout_ms: int = 15_000) -> Engine:
         _sqlite_time_limit(engine, int(statement_timeout_ms))
         _refuse_writes(engine, sqlite_pragmas=True)
         return engine
-    options = f"-c default_transaction_read_only=on -c statement_timeout={int(statement_timeout_ms)}"
+    options = (f"-c default_transaction_read_only=on -c statement_timeout={int(statement_timeout_ms)} "
+               f"-c work_mem={READ_WORK_MEM}")
     engine = create_engine(
         url,
         pool_pre_ping=True,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, inspect, or_, select, text
+from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, inspect, or_, select
 
 from db.engine import STATE_SCHEMA
 from db.state import summary_failure
@@ -29,9 +29,6 @@ from queries.frame import read_frame
 from queries.registry import QuerySpec
 from queries.summary_spec import Kind, Summary, variant_key
 from summaries.declarations import DAY, DAY_GRAIN, HOUR, HOUR_GRAIN, cells_table, summary_day
-
-#: work_mem for a summary read on PostgreSQL: the stored-day aggregates sort and hash in memory
-READ_WORK_MEM = "32MB"
 
 _AVAILABLE: set[str] = set()
 
@@ -67,10 +64,8 @@ class SummaryReader:
 
 @contextmanager
 def summary_reader(engine: Engine) -> Iterator[SummaryReader]:
-    """A read connection wrapped as a SummaryReader (work_mem raised for the stored-day aggregates)."""
+    """A read connection wrapped as a SummaryReader (the read engine raises work_mem at connect)."""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"SET work_mem = '{READ_WORK_MEM}'"))  # a constant, not input
         yield SummaryReader(conn)
 
 
