@@ -2,15 +2,15 @@
 
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import DBAPIError
 
 from db import upstream as up
+from db.engine import ReadOnlyStatement
 from demo import rows
 from tests.seed import at
 
 
 def test_read_connection_refuses_writes(db):
-    with pytest.raises(DBAPIError):
+    with pytest.raises(ReadOnlyStatement):  # refused by the read engine before it reaches the database
         db.conn.execute(insert(up.client).values(**rows.client_row("ws-x", name="X", at=at())))
     db.conn.rollback()
 
