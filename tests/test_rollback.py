@@ -266,3 +266,45 @@ def test_audit_row_of_a_toggle_off_shows_its_rollback_check(app_env):
     line = next(t for t in _texts(app) if t.startswith("**Rollback check:"))
     assert line.startswith("**Rollback check: :green[RECOVERED]** · pulled back at 2026-02-16 18:00 UTC "
                            "(toggle\\-off by bob)")
+
+
+def _needs_review_totals(needs_review: int, evaluated: int):
+    import pandas as pd
+
+    from analysis.canary.inputs import side_totals
+
+    return side_totals({"needs_review": pd.DataFrame([{"evaluated": evaluated, "needs_review": needs_review}])})
+
+
+def test_an_interval_that_crosses_the_limit_cannot_tell_and_the_own_past_is_named():
+    """No control: 15/150 before, 27/150 after: delta +8.0 pts, under the 10-point limit, but Newcombe's
+    interval reaches beyond it (its upper end checked against Wilson's bounds computed here)."""
+    from analysis.rollback import RollbackEvent, judge_recovery
+
+    event = RollbackEvent(A, FIELD, E, R, END, "toggle-off by bob")
+    v = judge_recovery(event, load_rules(), _needs_review_totals(15, 150), _needs_review_totals(27, 150))
+    (signal,) = v.signals
+
+    def wilson(k: int, n: int) -> tuple[float, float]:
+        p, z = k / n, Z
+        mid, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (
+            1 + z * z / n)
+        return mid - half, mid + half
+
+    upper = 0.08 + math.sqrt((wilson(27, 150)[1] - 0.18) ** 2 + (0.10 - wilson(15, 150)[0]) ** 2)
+    assert signal.delta == pytest.approx(0.08) and signal.ci[1] == pytest.approx(upper, abs=1e-5) and upper > 0.10
+    assert signal.against == "the canary's own past (no clean control)"
+    assert signal.status is Recovery.INSUFFICIENT_DATA and v.overall is Recovery.INSUFFICIENT_DATA
+
+
+def test_the_page_zip_holds_every_file_and_is_identical_twice(planted):
+    import io
+    import zipfile
+
+    from ui.canary import packet_name, packet_zip
+
+    packet = packet_of(planted)
+    first, second = packet_zip(packet), packet_zip(packet_of(planted))
+    assert first == second
+    assert sorted(zipfile.ZipFile(io.BytesIO(first)).namelist()) == sorted(packet.files)
+    assert packet_name(packet) == f"evidence-{A}-{E:%Y-%m-%dT%H-%M-%SZ}-{END:%Y-%m-%dT%H-%M-%SZ}.zip"
