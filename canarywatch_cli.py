@@ -89,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--watch", type=_seconds, metavar="SECONDS",
                        help="re-evaluate every SECONDS on always-valid intervals until FAIL (window ends now)")
     check.add_argument("--looks", type=_positive, help="with --watch: stop after this many looks")
+    check.add_argument("--rollback", action="store_true",
+                       help="did the rollback work: the window after the disabling change of --field against the "
+                            "pre-rollout baseline (exit 0 RECOVERED, 1 NOT_RECOVERED, 2 INSUFFICIENT_DATA)")
+    check.add_argument("--rolled-back-at", type=_moment, metavar="TIME",
+                       help="with --rollback: the toggle-off at this UTC time, or when the field's kill switch "
+                            "(engaged now) was engaged (default: the latest audited toggle-off)")
     summaries = sub.add_parser("summaries", help="refresh the per-day summaries once")
     summaries.add_argument("--database-url", help="default: DATABASE_URL, else the embedded demo database")
     summaries.add_argument("--backfill", action="store_true", help="every due day now, not a few per cycle")
@@ -166,10 +172,12 @@ def _read_logs(args: argparse.Namespace):
 
 def _evaluate_once(args: argparse.Namespace, rules, end: datetime, parse, *, sequential: bool):
     """One look: gather and judge the window through the canary service (the page uses the same one)."""
+    from analysis.canary.report import canary_field
     from queries import events
     from queries.canary import CanarySpec
     from queries.filters import FilterError, Window
     from services.canary import run
+    from services.evidence import canary_rollback, complete_packet
 
     engine = _engine(args.database_url)
     try:
@@ -183,13 +191,15 @@ def _evaluate_once(args: argparse.Namespace, rules, end: datetime, parse, *, seq
                 split = latest.iloc[0]["changed_at"].to_pydatetime()
             spec = CanarySpec(tuple(args.workspace), split, end, exclude=tuple(args.exclude))
             result = run(conn, spec, rules, parse=parse, field=args.field, sequential=sequential)
+            field = canary_field(result.inputs, args.field)[0]
+            packet = complete_packet(conn, spec, result.packet, rules, canary_rollback(conn, spec, field, rules))
     except FilterError as exc:
         raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise UsageError(f"database unreachable or refused the query ({type(exc).__name__})") from None
     finally:
         engine.dispose()
-    return result.evaluation, result.packet
+    return result.evaluation, packet
 
 
 def _write(args: argparse.Namespace, packet) -> None:
@@ -210,6 +220,8 @@ def check(args: argparse.Namespace) -> int:
         rules = load_rules(args.rules)
     except (RulesError, OSError) as exc:
         raise UsageError(f"rules: {exc}") from None
+    if args.rollback:
+        return check_rollback(args, rules)
     if args.watch is not None and args.end is not None:
         raise UsageError("--watch evaluates the window ending now: drop --end")
     parse = _read_logs(args)
@@ -226,12 +238,80 @@ def check(args: argparse.Namespace) -> int:
             break
         time.sleep(args.watch)
     _write(args, packet)
-    for name in packet.files:
+    for name in sorted(packet.files):
         print(args.out / name)
     if parse is not None and parse.malformed:
         print(f"log export: {parse.malformed} malformed line(s) skipped", file=sys.stderr)
     print(f"{verdict.overall.value}: {verdict.reason}", file=sys.stderr)
     return EXIT[verdict.overall.value]
+
+
+ROLLBACK_EXIT = {"RECOVERED": 0, "NOT_RECOVERED": 1, "INSUFFICIENT_DATA": 2}
+
+
+def _rolled_back_field(conn, workspace: str, end: datetime) -> str:
+    """The rollout field of the workspace's latest audited toggle-off before `end`."""
+    from analysis.rollback import is_disabling
+    from db.catalog import ROLLOUT_FIELDS
+    from services.rollback import changes_of
+
+    changes = changes_of(conn, workspace, end)
+    offs = changes[changes["field"].isin(ROLLOUT_FIELDS) & changes["new_value"].map(is_disabling)] \
+        if not changes.empty else changes
+    if offs.empty:
+        raise UsageError(f"no audited toggle-off of a rollout field for {workspace}: pass --field")
+    return str(offs.iloc[-1]["field"])
+
+
+def check_rollback(args: argparse.Namespace, rules) -> int:
+    """`check --rollback`: exit 0 RECOVERED, 1 NOT_RECOVERED, 2 INSUFFICIENT_DATA, 3 bad input or unreachable;
+    writes the rollback check and a manifest to --out."""
+    from analysis.evidence import MANIFEST, manifest_json
+    from queries.filters import FilterError
+    from rollout.killswitch import EnvFileError, read_kill_switches
+    from services import rollback
+    from services.evidence import recovery_entry
+
+    if len(args.workspace) != 1:
+        raise UsageError("--rollback checks one workspace: pass --workspace once")
+    if args.watch is not None or args.logs is not None:
+        raise UsageError("--rollback takes neither --watch nor --logs")
+    workspace, end = args.workspace[0], args.end or datetime.now(UTC)
+    try:
+        switches = {name: s.engaged for name, s in read_kill_switches().items()}
+    except EnvFileError as exc:
+        raise UsageError(str(exc)) from None
+    engine = _engine(args.database_url)
+    try:
+        with engine.connect() as conn:
+            field = args.field or _rolled_back_field(conn, workspace, end)
+            event = rollback.find(conn, workspace, field, end=end, at=args.rolled_back_at,
+                                  engaged_at=args.rolled_back_at, switches=switches)
+            if event is None:
+                raise UsageError(f"no audited toggle-off of {field} for {workspace} before the end (for a kill "
+                                 "switch engaged now, pass --rolled-back-at)")
+            verdict = rollback.check(conn, event, rules, tuple(args.exclude))
+    except FilterError as exc:
+        raise UsageError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise UsageError(f"database unreachable or refused the query ({type(exc).__name__})") from None
+    finally:
+        engine.dispose()
+    entry, content = recovery_entry(verdict)
+    files = {entry.name: content}
+    files[MANIFEST] = manifest_json(files, [entry])
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (args.out / name).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write the rollback check to {args.out}: {exc.strerror}") from None
+    for name in sorted(files):
+        print(args.out / name)
+    for s in verdict.signals:
+        print(f"{s.signal}: {s.status.value}: {s.reason}", file=sys.stderr)
+    print(f"{verdict.overall.value}: {verdict.reason}", file=sys.stderr)
+    return ROLLBACK_EXIT[verdict.overall.value]
 
 
 def refresh(args: argparse.Namespace) -> int:

@@ -5,7 +5,12 @@ Files (UTC stamps like 2026-02-18T03-18-40Z):
   baseline-<slug>-<start>-<end>.md, verification-<slug>-<start>-<end>.md, pre-post-delta-<slug>-<start>-<end>.csv
 where <slug> names the canary workspace(s) (lower-case letters, digits and '-', joined by '+', at most
 48 characters) and <start>-<end> is the canary window [split, end). Counts are written as integers,
-p-values in scientific notation.
+p-values in scientific notation. Every threshold decision in the verification names the artifact file and
+the UTC window it was computed from.
+
+The packet cites itself: `manifest.json` lists every file (the three above, and what the services add:
+the offload snapshot at the canary window's start, the rollback check) with its UTC window, row counts,
+size and sha256; sorted keys, no clock, so the same data and window give the same bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +55,54 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the manifest says of one file (its sha256 and size are computed from the bytes)."""
+
+    name: str
+    start: datetime  # the UTC window [start, end) the file was computed from
+    end: datetime
+    rows: Mapping[str, int]  # row counts behind the file (drafts, calls, events, ...)
+    compared_with: tuple[datetime, datetime] | None = None  # the baseline window, for a comparison
+
+
 @dataclass(frozen=True)
 class Packet:
     files: dict[str, bytes]
     content_hash: str
+    entries: tuple[ManifestEntry, ...] = ()  # the manifest's entries (manifest.json is among the files)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def manifest_json(files: Mapping[str, bytes], entries: Sequence[ManifestEntry]) -> bytes:
+    """The manifest of `files`, one entry per ManifestEntry (sorted by name); deterministic bytes."""
+    listed = []
+    for e in sorted(entries, key=lambda e: e.name):
+        item: dict[str, Any] = {"name": e.name, "window": {"start": _iso(e.start), "end": _iso(e.end)},
+                                "rows": {k: int(v) for k, v in e.rows.items()}, "bytes": len(files[e.name]),
+                                "sha256": hashlib.sha256(files[e.name]).hexdigest()}
+        if e.compared_with is not None:
+            item["compared_with"] = {"start": _iso(e.compared_with[0]), "end": _iso(e.compared_with[1])}
+        listed.append(item)
+    body = {"packet": "canarywatch evidence", "manifest_version": 1, "files": listed}
+    return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode()
+
+
+def with_files(packet: Packet, extra: Sequence[tuple[ManifestEntry, bytes]]) -> Packet:
+    """The packet plus more files, its manifest rewritten to list them all (the content hash is unchanged)."""
+    files = {k: v for k, v in packet.files.items() if k != MANIFEST}
+    entries = [e for e in packet.entries if all(e.name != x.name for x, _ in extra)]
+    for entry, content in extra:
+        files[entry.name] = content
+        entries.append(entry)
+    files[MANIFEST] = manifest_json(files, entries)
+    return Packet(files, packet.content_hash, tuple(sorted(entries, key=lambda e: e.name)))
 
 
 @dataclass(frozen=True)
@@ -75,6 +125,7 @@ class PacketInput:
     field: str | None = None  # the rollout field the canary watches
     confounded: Sequence[str] = ()  # other rollout fields enabled with it in the window
     malformed_log_lines: int | None = None  # None: no log export uploaded
+    platform_start: datetime | None = None  # platform rules judge [platform_start, end) (default: the split)
 
 
 def _metric_row(metric: Any) -> dict[str, str]:
@@ -127,14 +178,43 @@ def baseline_markdown(p: PacketInput) -> str:
     return "\n".join(parts)
 
 
+def file_names(p: PacketInput) -> dict[str, str]:
+    """kind (baseline, verification, delta) -> the file name of this packet's three reports."""
+    suffix = f"{slug(p.workspaces)}-{stamp(p.split)}-{stamp(p.end)}"
+    return {"baseline": f"baseline-{suffix}.md", "verification": f"verification-{suffix}.md",
+            "delta": f"pre-post-delta-{suffix}.csv"}
+
+
+def _span(start: datetime, end: datetime) -> str:
+    return f"[{start:%Y-%m-%d %H:%M:%S}, {end:%Y-%m-%d %H:%M:%S}) UTC"
+
+
+def metric_source(p: PacketInput) -> str:
+    """Where a metric verdict's numbers are and the windows they come from."""
+    return f"{file_names(p)['delta']}: {_span(p.split, p.end)} vs {_span(p.baseline_start, p.split)}"
+
+
+def rule_source(p: PacketInput, result: RuleResult) -> str:
+    """The artifact file and the UTC window a rule decision was computed from."""
+    names, rule = file_names(p), result.rule
+    if rule.source == "logs":
+        return f"the uploaded runtime log export (not in the packet): {_span(p.split, p.end)}"
+    if rule.comparison.startswith("vs_baseline"):
+        return f"{names['baseline']} and {metric_source(p)}"
+    if rule.scope == "platform":
+        return f"{names['verification']} (platform health): {_span(p.platform_start or p.split, p.end)}"
+    return f"{names['verification']} (sample sizes, canary window): {_span(p.split, p.end)}"
+
+
 def verification_markdown(p: PacketInput) -> str:
     window = f"[{p.split:%Y-%m-%d %H:%M:%S}, {p.end:%Y-%m-%d %H:%M:%S}) UTC"
+    source = metric_source(p)
     score = "n/a" if p.score is None else f"{p.score:.1f}"
     metric_rows = [[r["metric"], r["verdict"], r["baseline"], r["measured"], r["delta"],
                     f"[{r['ci_low']}, {r['ci_high']}]" if r["ci_low"] else "", r["p_value"], r["threshold"],
-                    r["n_baseline"], r["n_canary"], r["reason"]]
+                    r["n_baseline"], r["n_canary"], source, r["reason"]]
                    for r in (_metric_row(m) for m in sorted(p.metrics, key=lambda m: m.metric))]
-    rule_rows = [[r.rule.id, r.rule.scope, r.status.value, *display(r), r.reason]
+    rule_rows = [[r.rule.id, r.rule.scope, r.status.value, *display(r), rule_source(p, r), r.reason]
                  for r in sorted(p.rules, key=lambda r: (r.rule.scope != "workspace", r.rule.id))]
     control = (f"{len(p.control)} workspace(s) with no rollout change in the baseline or canary window: "
                f"{', '.join(p.control)}" if p.control else
@@ -153,8 +233,9 @@ def verification_markdown(p: PacketInput) -> str:
         f"Rollout field: {watched}. Control: {control}. Log export: {logs}.", "",
         "## Metrics", "",
         _table(["metric", "verdict", "baseline", "measured", "delta", "95% CI", "p", "threshold", "n base",
-                "n canary", "reason"], metric_rows), "",
-        "## Rollback rules", "", _table(["rule", "scope", "status", "measured", "limit", "reason"], rule_rows), "",
+                "n canary", "computed from", "reason"], metric_rows), "",
+        "## Rollback rules", "",
+        _table(["rule", "scope", "status", "measured", "limit", "computed from", "reason"], rule_rows), "",
         "## Excluded from the control", "",
         _table(["workspace", "why"], excluded) if excluded else "None.", "",
         "## Sample sizes (canary window)", "", _table(["measure", "n"], _sample_sizes(p.after)), "",
@@ -165,12 +246,22 @@ def verification_markdown(p: PacketInput) -> str:
     return "\n".join(parts)
 
 
+def _counts(totals: SideTotals) -> dict[str, int]:
+    return {name.replace(" ", "_").replace("-", "_"): int(n) for name, n in _sample_sizes(totals)}
+
+
 def build_packet(p: PacketInput) -> Packet:
-    suffix = f"{slug(p.workspaces)}-{stamp(p.split)}-{stamp(p.end)}"
+    names = file_names(p)
     baseline = baseline_markdown(p)
     delta = delta_csv(p.metrics)
     verification = verification_markdown(p)
     digest = hashlib.sha256("\n\0".join((baseline, delta, verification)).encode()).hexdigest()
     verification += f"Content hash (sha256 of the baseline report, the delta CSV and this report above): `{digest}`\n"
-    return Packet({f"baseline-{suffix}.md": baseline.encode(), f"verification-{suffix}.md": verification.encode(),
-                   f"pre-post-delta-{suffix}.csv": delta.encode()}, digest)
+    files = {names["baseline"]: baseline.encode(), names["verification"]: verification.encode(),
+             names["delta"]: delta.encode()}
+    entries = (ManifestEntry(names["baseline"], p.baseline_start, p.split, _counts(p.before)),
+               ManifestEntry(names["verification"], p.split, p.end,
+                             {**_counts(p.after), "metrics": len(p.metrics), "rules": len(p.rules),
+                              "rollout_changes": len(p.changes)}, (p.baseline_start, p.split)),
+               ManifestEntry(names["delta"], p.split, p.end, {"metrics": len(p.metrics)}, (p.baseline_start, p.split)))
+    return with_files(Packet(files, digest), [(e, files[e.name]) for e in entries])

@@ -3,14 +3,17 @@ change leading to its canary view and its pre/post comparison (for the roles tha
 
 from __future__ import annotations
 
+from datetime import UTC
 from urllib.parse import urlencode, urlparse
 
 import pandas as pd
 import streamlit as st
 
+from analysis.rollback import is_disabling
 from auth.roles import OPERATORS
+from db.catalog import ROLLOUT_FIELDS
 from queries import audit
-from ui import filters, layout
+from ui import filters, layout, rollback_view
 from ui.data import cached
 from ui.navigation import may_open
 from ui.safe import plain
@@ -81,4 +84,11 @@ with layout.section("Audit log"):
             if may_open(COMPARE, user.roles):
                 buttons[2].page_link(COMPARE, label="Pre/post compare of this change",
                                      icon=":material/compare_arrows:", query_params=compare_params)
+            if row["field"] in ROLLOUT_FIELDS and is_disabling(row["new_value"]):  # a toggle-off: did it work?
+                verdict = rollback_view.check(str(row["workspace"]), str(row["field"]), filters.now_minute(),
+                                              at=row["changed_at"].to_pydatetime().replace(tzinfo=UTC))
+                if verdict is None:
+                    st.caption("Rollback check: no enabling change of this field is recorded before this toggle-off.")
+                else:
+                    rollback_view.show(verdict)
 layout.freshness_bar()

@@ -14,7 +14,7 @@ from analysis.canary.active import ActiveCanary
 from auth.roles import OPERATORS
 from queries.canary import CanarySpec
 from queries.filters import FilterError
-from ui import canary, canary_view, filters, layout
+from ui import canary, canary_view, filters, layout, rollback_view
 from ui.canary_status import split_param
 from ui.safe import plain
 from ui.watch_status import arming_control, verdict_history_section
@@ -150,7 +150,8 @@ def results() -> None:
         canary_view.rules_table(evaluation)
         st.subheader("Platform health")
         canary_view.platform_health(evaluation)
-        canary_view.download(packet, key="cw_canary_download")
+        recovery = rollback_view.canary_section(spec, watched)  # a rolled-back canary: did the rollback work?
+        canary_view.download(rollback_view.full_packet(spec, packet, recovery), key="cw_canary_download")
         again = f", again every {REFRESH_SECONDS} s." if live else "."
         st.caption(f"Evaluated at {datetime.now(UTC):%H:%M:%S} UTC{again}")
 

@@ -35,7 +35,9 @@ def test_canary_fails_with_exit_1_and_writes_an_identical_packet_twice(demo, tmp
     assert run(db, tmp_path / "two", *args) == 1
     stamp = f"{story.canary}-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-{end:%Y-%m-%dT%H-%M-%SZ}"
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert names == [f"baseline-{stamp}.md", f"pre-post-delta-{stamp}.csv", f"verification-{stamp}.md"]
+    offload = f"offload-monitoring-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}.md"
+    assert names == [f"baseline-{stamp}.md", "manifest.json", offload,
+                     f"pre-post-delta-{stamp}.csv", f"verification-{stamp}.md"]  # issue 15: the whole packet
     for name in names:
         first, second = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
         assert first == second
@@ -135,8 +137,8 @@ def test_packet_names_the_workspace_and_writes_p_values_in_scientific_notation(d
     db, story = demo
     end = quiet_end(story)
     run(db, tmp_path, "--workspace", story.quiet, "--split", iso(story.rollout_at), "--end", iso(end))
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert all(f"-{story.quiet}-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-" in name for name in names), names
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name.split("-")[0] in ("baseline", "pre", "verification"))
+    assert len(names) == 3 and all(f"-{story.quiet}-{story.rollout_at:%Y-%m-%dT%H-%M-%SZ}-" in name for name in names)
     delta = next(p for p in tmp_path.iterdir() if p.name.startswith("pre-post-delta")).read_text().splitlines()
     header = delta[0].split(",")
     row = dict(zip(header, next(line for line in delta if line.startswith("needs_review_rate,")).split(","),

@@ -109,3 +109,25 @@ def test_offload_snapshot_file_holds_no_personal_data(db):
     assert states["events"].sum() > 0 and runs["total_runs"].sum() == 1
     _, content = snapshot_file(build_snapshot(states, runs, instants=snap.instants(window), rules=load_rules()))
     assert PII_MARK.encode() not in content and PII_EMAIL.encode() not in content
+
+
+def test_whole_evidence_packet_holds_no_personal_data(db):
+    """Issue 15: every file of the packet (manifest, offload snapshot, rollback check included)."""
+    from analysis.rules import load_rules
+    from queries.canary import CanarySpec
+    from services.canary import run
+    from services.evidence import canary_rollback, complete_packet
+
+    plant_everything(db)
+    db.seed.audit("ws-a", when=at(minutes=-10), field="leadContextBundleEnabled", old="true", new="false",
+                  reason=f"{PII_MARK} rolled back")
+    db.seed.webhook(provider="INBOXXIA", workspace_id=PII_EMAIL, created=at(minutes=-40), status="PENDING")
+    spec, rules = CanarySpec(("ws-a",), at(minutes=-30), at(minutes=5)), load_rules()
+    packet = run(db.conn, spec, rules, field="leadContextBundleEnabled").packet
+    recovery = canary_rollback(db.conn, spec, "leadContextBundleEnabled", rules)
+    assert recovery is not None
+    packet = complete_packet(db.conn, spec, packet, rules, recovery)
+    assert {n.split("-")[0] for n in packet.files} == {"baseline", "verification", "pre", "offload", "rollback",
+                                                       "manifest.json"}
+    for name, content in packet.files.items():
+        assert PII_MARK.encode() not in content and PII_EMAIL.encode() not in content, name

@@ -87,7 +87,8 @@ def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd
 
 
 def packet_zip(packet: Packet) -> bytes:
-    """The three files in one zip, byte-identical for the same packet (fixed entry times)."""
+    """Every file of the packet (the manifest included) in one zip, byte-identical for the same packet
+    (sorted names, fixed entry times)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(packet.files):
@@ -98,7 +99,8 @@ def packet_zip(packet: Packet) -> bytes:
 
 
 def packet_name(packet: Packet) -> str:
-    first = sorted(packet.files)[0]
+    """evidence-<slug>-<start>-<end>.zip, named after the baseline report (whatever else the packet holds)."""
+    first = next((n for n in sorted(packet.files) if n.startswith("baseline-")), sorted(packet.files)[0])
     return "evidence-" + first.split("-", 1)[1].rsplit(".", 1)[0] + ".zip"
 
 

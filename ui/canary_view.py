@@ -197,7 +197,8 @@ def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
 def download(packet: Packet, key: str) -> None:
     st.download_button("Download the evidence packet (zip)", packet_zip(packet), file_name=packet_name(packet),
                        mime="application/zip", icon=":material/download:", key=key)
-    st.caption(f"baseline, verification and pre/post delta files; content hash {packet.content_hash[:16]}…")
+    st.caption(f"{len(packet.files)} files (reports, offload snapshot, rollback check if any, manifest.json); "
+               f"content hash {packet.content_hash[:16]}…")
 
 
 def histograms(frames: dict) -> pd.DataFrame:

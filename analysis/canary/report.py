@@ -113,6 +113,6 @@ def report(inputs: CanaryInputs, rules: RuleSet, *, log_results: Sequence[RuleRe
         after=evaluation.totals["canary_after"] or side_totals({}),
         settings=settings_snapshot(inputs.settings), changes=changes, rules_version=rules.version,
         control=inputs.others, excluded=inputs.excluded, field=field, confounded=confounded,
-        malformed_log_lines=malformed_log_lines,
+        malformed_log_lines=malformed_log_lines, platform_start=max(spec.split, spec.end - PLATFORM_LOOKBACK),
     ))
     return evaluation, packet

@@ -1,7 +1,8 @@
 """The canary page in a real browser as an operator and a super admin: it opens on the active
 canaries, choosing the demo canary's revision change judges it with no traceback, and the rollback
 steps are the revision field's (AUTO_SEND_REVISION_DISABLED first); only the super admin gets the
-link to the toggle page (an operator's link would have crashed the page: issue 10)."""
+link to the toggle page (an operator's link would have crashed the page: issue 10). The evidence zip holds
+every packet file and its manifest (issue 15)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,23 @@ def test_canary_page_judges_the_chosen_canary_without_a_traceback(browser_page, 
         toggle_links = main.locator("a[href*='toggles']").count()
         assert (toggle_links > 0) is links, toggle_links
     screenshot(page, f"canary-{user}")
+    assert_packet_download(page, main)
+
+
+def assert_packet_download(page, main) -> None:
+    """Issue 15: the zip holds the three reports, the offload snapshot and manifest.json, whose hashes match."""
+    import hashlib
+    import io
+    import json
+    import zipfile
+    from pathlib import Path
+
+    with page.expect_download(timeout=60_000) as info:
+        main.get_by_role("button", name="Download the evidence packet (zip)").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
+    names = set(archive.namelist())
+    kinds = {n.split("-")[0] for n in names}
+    assert {"baseline", "verification", "pre", "offload", "manifest.json"} <= kinds, names
+    listed = {f["name"]: f["sha256"] for f in json.loads(archive.read("manifest.json"))["files"]}
+    assert set(listed) == names - {"manifest.json"}
+    assert all(hashlib.sha256(archive.read(n)).hexdigest() == digest for n, digest in listed.items())
