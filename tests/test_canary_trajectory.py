@@ -132,7 +132,7 @@ def test_on_planted_drafts_the_last_point_is_the_verdicts_delta_and_the_chart_ha
     limits = _charted_limits(evaluation)
     assert limits["auto_send_confidence_mean"] == [-0.05, 0.05]  # the drop and the rise rule: one chart
     figure = trajectory_figure(points, title="t", threshold=limits["auto_send_confidence_mean"], split=split,
-                               scale=1, unit="mean")
+                               scale=1, unit="confidence")
     lines = [(shape.type, shape.y0, shape.x0) for shape in figure.layout.shapes]
     assert ("line", -0.05, 0) in lines and ("line", 0.05, 0) in lines and ("line", 0, 0) in lines
     assert any(shape.x0 == split for shape in figure.layout.shapes)  # the split marker

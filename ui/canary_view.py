@@ -197,7 +197,7 @@ def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
                                 bucket_seconds=inputs.bucket_seconds)
         if points.empty:
             continue
-        scale, unit = (1, "mean") if signal in MEAN_FRAMES else (100, "pts")
+        scale, unit = (1, "confidence") if signal in MEAN_FRAMES else (100, "pts")
         st.plotly_chart(trajectory_figure(points, title=f"{signal}: DiD delta as the watch went on",
                                           threshold=limits, split=inputs.spec.split, scale=scale, unit=unit),
                         width="stretch", key=f"cw_traj_{signal}")
