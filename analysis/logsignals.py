@@ -354,7 +354,8 @@ def _jsonl_rows(data: bytes | str, limit: int | None = None) -> Iterator[tuple[i
             row = json.loads(line)
         except (ValueError, RecursionError):
             row = None
-        if isinstance(row, dict) and _depth(row) > MAX_DEPTH:
+        # nesting needs one bracket per level: only a line with more brackets than MAX_DEPTH is walked
+        if isinstance(row, dict) and line.count("{") + line.count("[") > MAX_DEPTH and _depth(row) > MAX_DEPTH:
             row = None
         yield line_no, row if isinstance(row, dict) else None
 

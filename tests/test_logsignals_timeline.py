@@ -177,3 +177,11 @@ def test_an_overlong_line_is_one_malformed_line_and_is_not_held_whole(fmt):
     assert (parse.lines, parse.well_formed, parse.malformed) == (3, 2, 1)
     if fmt == "jsonl":  # (csv reports a refused record under the reader's line count before it, as it always did)
         assert parse.malformed_lines == (2,)
+
+
+def test_brackets_inside_strings_do_not_make_a_flat_line_too_deep():
+    flat = json.dumps({"timestamp": at(1).isoformat(), "message": "{[" * 40, "path": "/"})  # depth 1, 80 brackets
+    deep = json.loads('{"a": ' * 40 + "1" + "}" * 40)
+    nested = json.dumps({"timestamp": at(1).isoformat(), "message": "x", "n": deep})
+    parse = parse_log_export("\n".join([flat, nested]), MAPPING)
+    assert (parse.well_formed, parse.malformed_lines) == (1, (2,))  # 41 levels is past MAX_DEPTH (32)
