@@ -152,11 +152,16 @@ class LogParse:
 
 
 class _Collector:
-    """What a parse keeps while it streams: compact int64 arrays, never one object per line."""
+    """What a parse keeps while it streams: compact int64 arrays, never one object per line. The
+    per-second coverage runs are merged whenever they double (lines out of time order start a new
+    run each), so they stay near one entry per distinct second."""
+
+    COMPACT_AT = 1 << 16
 
     def __init__(self) -> None:
         self.signals: dict[str, array] = {}
         self.seconds, self.first, self.last = array("q"), array("q"), array("q")
+        self.compact_at = self.COMPACT_AT
 
     def add(self, at_us: int, signals: tuple[str, ...]) -> None:
         for signal in signals:
@@ -165,14 +170,28 @@ class _Collector:
         if self.seconds and self.seconds[-1] == second:  # exports are mostly in time order: one run per second
             self.first[-1] = min(self.first[-1], at_us)
             self.last[-1] = max(self.last[-1], at_us)
-        else:
-            self.seconds.append(second)
-            self.first.append(at_us)
-            self.last.append(at_us)
+            return
+        self.seconds.append(second)
+        self.first.append(at_us)
+        self.last.append(at_us)
+        if len(self.seconds) >= self.compact_at:
+            self._compact()
+
+    def _compact(self) -> None:
+        merged = LogCoverage.of(self.seconds, self.first, self.last)
+        self.seconds, self.first, self.last = (_as_array(column)
+                                               for column in (merged.seconds, merged.first_us, merged.last_us))
+        self.compact_at = max(self.COMPACT_AT, 2 * len(self.seconds))
 
     def timeline(self) -> tuple[dict[str, SignalTimes], LogCoverage]:
         return ({signal: SignalTimes.of(times) for signal, times in self.signals.items()},
                 LogCoverage.of(self.seconds, self.first, self.last))
+
+
+def _as_array(column: np.ndarray) -> array:
+    out = array("q")
+    out.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
+    return out
 
 
 def guess_mapping(header_keys: Iterable[str]) -> LogMapping:

@@ -1,6 +1,7 @@
 """Log upload cost: one parse of a ~190 MB JSON-lines export, then the second refresh (cached by content hash).
 
-Run: cd <worktree> && /work/main/.venv/bin/python -m bench.canary_log_upload [megabytes]
+Run: cd <worktree> && /work/main/.venv/bin/python -m bench.canary_log_upload [megabytes] [--hostile]
+(--hostile: every line a webhook timeout at a random millisecond, out of order: the most the parse keeps)
 Prints the export size, the first parse's CPU seconds and its peak RSS above the RSS it started from
 (the kernel's peak is reset just before the parse, so building the export does not hide it), and the
 second call's time.
@@ -9,6 +10,7 @@ second call's time.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import sys
 import tempfile
@@ -17,13 +19,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
-def export(megabytes: int) -> bytes:
+def export(megabytes: int, *, hostile: bool = False) -> bytes:
     """The export's bytes, written to a file line by line and read back in one piece (as an upload arrives),
     so that building it leaves no freed heap behind for the parse to grow into unseen."""
     start = datetime(2026, 2, 18, tzinfo=UTC)
+    shuffle = random.Random(1)
     with tempfile.TemporaryFile() as out:
         size, i = 0, 0
         while size < megabytes * 1024 * 1024:
+            if hostile:
+                stamp = 1771372800 + shuffle.randrange(86_400_000) / 1000
+                line = f'{{"timestamp":{stamp},"message":"Task timed out after 60 seconds","path":"/api/webhooks/x"}}\n'
+                size += out.write(line.encode())
+                continue
             line = (f'{{"timestamp": "{(start + timedelta(milliseconds=i * 50)):%Y-%m-%dT%H:%M:%S.%fZ}", '
                     f'"message": "{"Task timed out after 60 seconds" if i % 97 == 0 else "request handled"}", '
                     f'"path": "/api/webhooks/inboxxia", "status": "200", "level": "info", "pad": "{"x" * 60}"}}\n')
@@ -47,7 +55,8 @@ def main() -> None:
 
     from ui.canary import _parsed
 
-    data = export(int(sys.argv[1]) if len(sys.argv) > 1 else 190)
+    sizes = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    data = export(int(sizes[0]) if sizes else 190, hostile="--hostile" in sys.argv)
     digest = hashlib.sha256(data).hexdigest()
     _reset_peak()
     rss0 = _status_kb("VmRSS")

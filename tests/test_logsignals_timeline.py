@@ -15,6 +15,7 @@ from analysis.logsignals import (
     LOOP_FAMILIES,
     MAX_LINE_CHARS,
     LogMapping,
+    _us,
     classify,
     evaluate_log_rules,
     parse_log_export,
@@ -185,3 +186,21 @@ def test_brackets_inside_strings_do_not_make_a_flat_line_too_deep():
     nested = json.dumps({"timestamp": at(1).isoformat(), "message": "x", "n": deep})
     parse = parse_log_export("\n".join([flat, nested]), MAPPING)
     assert (parse.well_formed, parse.malformed_lines) == (1, (2,))  # 41 levels is past MAX_DEPTH (32)
+
+
+def test_coverage_runs_merged_while_streaming_answer_as_before(monkeypatch):
+    # lines out of time order start a coverage run each; merged every few runs they must still say which
+    # windows hold a line (the planted export: 22 lines in 14 distinct seconds, 11:59:59, 12:10:00,
+    # 12:12:00, 12:15:00, 12:20:00, 12:20:30, 12:21:59, 12:22:00, 12:23:59, 12:30:00, 12:50:01, 12:50:02,
+    # 12:51:03 and 13:00:00)
+    events = planted(extra_burst_line=False)
+    whole = parse_log_export(export(events), MAPPING)
+    monkeypatch.setattr("analysis.logsignals._Collector.COMPACT_AT", 3)
+    merged = parse_log_export(export(events), MAPPING)
+    assert list(merged.coverage.seconds) == list(whole.coverage.seconds) and len(whole.coverage.seconds) == 14
+    assert (list(merged.coverage.first_us), list(merged.coverage.last_us)) == (
+        list(whole.coverage.first_us), list(whole.coverage.last_us))
+    for start, end in ((START, END), (at(30), at(30, 0, 1)), (at(30, 0, 1), at(30, 0, 2))):
+        assert merged.coverage.any_in(_us(start), _us(end)) == whole.coverage.any_in(_us(start), _us(end))
+    assert merged.coverage.any_in(_us(at(30)), _us(at(30, 0, 1))) is True
+    assert merged.coverage.any_in(_us(at(30, 0, 1)), _us(at(30, 0, 2))) is False
