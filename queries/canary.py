@@ -29,6 +29,7 @@ SIDE_QUERIES = {
     "volume": (drafts.evaluated_volume, {}),
     "needs_review": (drafts.needs_review_series, {"bucket_seconds": TRAJECTORY}),
     "confidence": (drafts.confidence_histogram, {"width": 0.01}),
+    "confidence_series": (drafts.confidence_series, {"bucket_seconds": TRAJECTORY}),
     "gate": (overseer.gate_decision_series, {"bucket_seconds": TRAJECTORY}),
     "booking_gate": (overseer.booking_gate_series, {"bucket_seconds": TRAJECTORY}),
     "revision": (revision.revision_series, {"bucket_seconds": 86400}),

@@ -174,6 +174,20 @@ def _confidence_stats() -> list[ColumnElement]:
     ]
 
 
+@query("Scored drafts and auto-send confidence sums per time bucket (AIDraft.autoSendConfidence, by "
+       "autoSendEvaluatedAt).")
+def confidence_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
+    """Per bucket and workspace: `scored` drafts (confidence not NULL), `confidence_sum`, `confidence_sumsq`
+    (the exact sums the mean and its variance follow from; buckets without a scored draft are absent)."""
+    stmt = (
+        _evaluated(f, _bucket(f, bucket_seconds), WORKSPACE, *_confidence_stats())
+        .where(D.c.autoSendConfidence.is_not(None))
+        .group_by("bucket", "workspace")
+        .order_by("bucket", "workspace")
+    )
+    return read_frame(conn, stmt)
+
+
 @query("Evaluated drafts per channel: needs_review, sends, skips, errors and confidence sums (by autoSendEvaluatedAt).",
        summary=Summary(
            {"workspace": TEXT, "channel": TEXT, "evaluated": COUNT, "needs_review": COUNT, "sends": COUNT,

@@ -18,4 +18,4 @@ def test_an_export_without_time_and_message_columns_says_so_unless_they_are_name
     with pytest.raises(service.LogExportError, match="no timestamp column"):
         service.parse_logs(text)
     parse = service.parse_logs(text, timestamp="when", message="what")
-    assert (parse.lines, parse.malformed, len(parse.events)) == (1, 0, 1)
+    assert (parse.lines, parse.malformed, parse.well_formed) == (1, 0, 1)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis.canary import Evaluation
 from analysis.canary.stats import Verdict
-from analysis.canary.trajectory import RATE_FRAMES, did_trajectory
+from analysis.canary.trajectory import MEAN_FRAMES, RATE_FRAMES, did_trajectory
 from analysis.evidence import Packet
 from analysis.rules import RuleResult, RuleStatus, display
 from auth.roles import Role
@@ -155,38 +155,52 @@ def rollback(evaluation: Evaluation, spec: CanarySpec, field: str | None, roles:
         st.caption("A super admin flips the workspace toggle on the Rollout toggles page.")
 
 
-def trajectory_figure(points: pd.DataFrame, *, title: str, threshold: float, split) -> go.Figure:
-    """The delta (percentage points) over the watch, its always-valid band, the rule's limit, the split."""
+def trajectory_figure(points: pd.DataFrame, *, title: str, threshold: float | Sequence[float], split,
+                      scale: float = 100, unit: str = "pts") -> go.Figure:
+    """The delta over the watch (rates in percentage points: scale 100; a mean in its own unit: scale 1),
+    its always-valid band, the rule's limit(s), the split."""
     x = list(points["at"])
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(points["hi"] * 100) + list(points["lo"] * 100)[::-1],
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(points["hi"] * scale) + list(points["lo"] * scale)[::-1],
                              fill="toself", line={"width": 0}, fillcolor="rgba(99,110,250,0.2)",
                              name="always-valid 95% interval", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=points["delta"] * 100, mode="lines+markers", name="DiD delta"))
-    fig.add_hline(y=threshold * 100, line_dash="dash", line_color="red", annotation_text="rollback limit")
+    fig.add_trace(go.Scatter(x=x, y=points["delta"] * scale, mode="lines+markers", name="DiD delta"))
+    for limit in ([threshold] if isinstance(threshold, int | float) else threshold):
+        fig.add_hline(y=limit * scale, line_dash="dash", line_color="red", annotation_text="rollback limit")
     fig.add_hline(y=0, line_color="gray", line_width=1)
     fig.add_vline(x=split, line_dash="dot", line_color="gray")
-    fig.update_layout(title={"text": title, "x": 0}, yaxis_title="delta (pts)", xaxis_title="UTC",
+    fig.update_layout(title={"text": title, "x": 0}, yaxis_title=f"delta ({unit})", xaxis_title="UTC",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=300, showlegend=False)
     return fig
 
 
-def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
-    """One chart per deciding rate rule with data: how its delta and interval moved as the watch went on."""
-    shown = 0
+def _charted_limits(evaluation: Evaluation) -> dict[str, list[float]]:
+    """signal -> the signed limits of its deciding vs_baseline rules with data (a mean has a drop and a
+    rise rule: one chart, both limits), in rule order."""
+    limits: dict[str, list[float]] = {}
     for result in evaluation.verdict.workspace_rules:
         rule = result.rule
-        if rule.signal not in RATE_FRAMES or not rule.comparison.startswith("vs_baseline") \
-                or result.status is RuleStatus.NO_DATA:
+        if (rule.signal not in RATE_FRAMES and rule.signal not in MEAN_FRAMES) \
+                or not rule.comparison.startswith("vs_baseline") or result.status is RuleStatus.NO_DATA:
             continue
-        points = did_trajectory(inputs.frames, rule.signal, split=inputs.spec.split, end=inputs.spec.end,
+        sign = 1 if rule.comparison.endswith("increase") else -1
+        limits.setdefault(rule.signal, []).append(sign * rule.threshold)
+    return limits
+
+
+def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
+    """One chart per deciding rate or mean signal with data: how its delta and interval moved as the
+    watch went on, with its rollback limit(s) and the split."""
+    shown = 0
+    for signal, limits in _charted_limits(evaluation).items():
+        points = did_trajectory(inputs.frames, signal, split=inputs.spec.split, end=inputs.spec.end,
                                 bucket_seconds=inputs.bucket_seconds)
         if points.empty:
             continue
-        sign = 1 if rule.comparison.endswith("increase") else -1
-        st.plotly_chart(trajectory_figure(points, title=f"{rule.signal}: DiD delta as the watch went on",
-                                          threshold=sign * rule.threshold, split=inputs.spec.split),
-                        width="stretch", key=f"cw_traj_{rule.id}")
+        scale, unit = (1, "confidence") if signal in MEAN_FRAMES else (100, "pts")
+        st.plotly_chart(trajectory_figure(points, title=f"{signal}: DiD delta as the watch went on",
+                                          threshold=limits, split=inputs.spec.split, scale=scale, unit=unit),
+                        width="stretch", key=f"cw_traj_{signal}")
         shown += 1
     if shown:
         st.caption("Each point: the canary's [split, t) against its mirrored baseline, minus the control's change, "
