@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 STATE_SCHEMA = "canarywatch"
 #: work_mem of a read session on PostgreSQL: the summaries' stored-day aggregates sort and hash in memory
@@ -149,12 +150,15 @@ def begin_immediate(dbapi_conn: sqlite3.Connection, *, wait_seconds: float = WRI
             time.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - jitter, not security
 
 
+#: SQLite engines open a fresh connection per use (NullPool): opening a file is cheap, and a pooled
+#: connection would keep reading a demo database file the background build has since replaced
+#: ("attempt to write a readonly database" on the old inode).
 def read_engine(url: str, *, statement_timeout_ms: int = 15_000) -> Engine:
     """An engine that cannot write, with every statement bounded in time."""
     if _is_sqlite(url):
         path = _sqlite_path(url)
         engine = create_engine(
-            f"sqlite:///file:{path}?mode=ro&uri=true",
+            f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=NullPool,
             execution_options={"schema_translate_map": {STATE_SCHEMA: None}},
         )
         _sqlite_pragmas(engine, read_only=True)
@@ -182,7 +186,8 @@ def read_engine(url: str, *, statement_timeout_ms: int = 15_000) -> Engine:
 def write_engine(url: str, *, statement_timeout_ms: int = 15_000) -> Engine:
     """The engine only rollout/ (and the demo seeder) opens writing transactions on."""
     if _is_sqlite(url):
-        engine = create_engine(url, execution_options={"schema_translate_map": {STATE_SCHEMA: None}})
+        engine = create_engine(url, poolclass=NullPool,
+                               execution_options={"schema_translate_map": {STATE_SCHEMA: None}})
         _sqlite_pragmas(engine, read_only=False)
         _sqlite_immediate_transactions(engine)
         return engine
