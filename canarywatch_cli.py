@@ -410,7 +410,7 @@ def doctor(args: argparse.Namespace) -> int:
 
     from analysis.doctor import exit_code, summary_line
     from db.engine import read_engine, write_engine
-    from ui.doctor_view import doctor_checks
+    from services.doctor import doctor_checks
 
     config = _config(args.database_url)
     read = read_engine(config.read_url, statement_timeout_ms=config.statement_timeout_ms)

@@ -37,9 +37,9 @@ from db import upstream as up
 from db.engine import read_engine, write_engine
 from db.state import head_revision, state_metadata
 from demo.schema import create_schema
+from services.doctor import doctor_checks
 from tests.backends import new_postgres_database, pg_admin_url
 from tests.seed import Seed, at
-from ui.doctor_view import doctor_checks
 
 SWITCH_VARS = ("CANARYWATCH_UPSTREAM_ENV_FILE", "AUTO_SEND_DISABLED", "AUTO_SEND_REVISION_DISABLED",
                "LEAD_CONTEXT_BUNDLE_DISABLED", "CANARYWATCH_WRITE_URL", "DATABASE_URL")
