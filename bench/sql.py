@@ -45,9 +45,9 @@ SELECT md5('set' || k)::uuid::text, bench.ws_id(k), k % 2 = 0, k % 4 = 0, k % 3 
             WHEN k % 10 = 1 THEN 'null'::jsonb END,
        :t0 - interval '200 days', :t0
 FROM generate_series(0, 199) k WHERE k % 20 <> 19;
-INSERT INTO "EmailCampaign" (id, "clientId", name, "responseMode", "autoSendConfidenceThreshold",
+INSERT INTO "EmailCampaign" (id, "clientId", "bisonCampaignId", name, "responseMode", "autoSendConfidenceThreshold",
        "createdAt", "updatedAt")
-SELECT bench.campaign_id(k, c), bench.ws_id(k), 'Campaign ' || k || '/' || c,
+SELECT bench.campaign_id(k, c), bench.ws_id(k), 'bison-' || k || '-' || c, 'Campaign ' || k || '/' || c,
        (CASE WHEN c < 4 THEN 'AI_AUTO_SEND' ELSE 'SETTER_MANAGED' END)::"CampaignResponseMode",
        bench.threshold(k, c), :t0 - interval '150 days', :t0
 FROM generate_series(0, 199) k, generate_series(0, 4) c;
@@ -111,7 +111,7 @@ SELECT md5('draft' || i)::uuid::text, bench.lead_id(j),
             WHEN r_d < 0.75 THEN 'approved' WHEN r_d < 0.87 THEN 'rejected' ELSE 'pending' END,
        (CASE WHEN action IN ('send_immediate', 'send_delayed') THEN 'AUTO_SENT'
              WHEN action = 'error' OR action = 'skip' THEN NULL
-             WHEN r_d < 0.5 THEN 'APPROVED' WHEN r_d < 0.75 THEN 'EDITED' END)::"ResponseDisposition",
+             WHEN r_d < 0.5 THEN 'APPROVED' WHEN r_d < 0.75 THEN 'EDITED' END)::"AIDraftResponseDisposition",
        CASE WHEN evaluated THEN ts END, conf, CASE WHEN evaluated THEN th END,
        CASE WHEN action = 'skip' THEN bench.pick(r_d, 'missing_draft_content', 'external_scheduler_link_manual_only',
                  'call_requested_phone_on_file', 'call_requested_phone_missing', 'call_requested_sentiment')

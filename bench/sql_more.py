@@ -96,7 +96,7 @@ WEBHOOK = """
 INSERT INTO "WebhookEvent" (id, provider, "eventType", "dedupeKey", status, "runAt", attempts, "maxAttempts",
        "lockedAt", "startedAt", "finishedAt", "lastError", "workspaceId", "leadEmail", "senderEmail", raw,
        "createdAt", "updatedAt")
-SELECT md5('wh' || i)::uuid::text, provider::"WebhookEventProvider",
+SELECT md5('wh' || i)::uuid::text, provider::"WebhookProvider",
        CASE WHEN provider = 'INBOXXIA' THEN 'EMAIL_SENT' WHEN r < 0.5 THEN 'lead_created' ELSE 'crm_row_updated' END,
        md5('whkey' || i), status::"WebhookEventStatus", ts + retry, attempts, 8,
        CASE WHEN status = 'RUNNING' THEN ts + retry END,
@@ -124,13 +124,14 @@ FROM (
 
 FUNCTION_RUN = """
 INSERT INTO "BackgroundFunctionRun" (id, "runKey", "functionName", status, attempt, "runId", source,
-       "dispatchKey", "startedAt", "finishedAt", "durationMs", "lastError", "createdAt")
+       "dispatchKey", "startedAt", "finishedAt", "durationMs", "lastError", "createdAt", "updatedAt")
 SELECT md5('fr' || i)::uuid::text, fn || ':' || md5('frun' || i)::uuid::text || ':' || attempt, fn,
        status::"BackgroundFunctionRunStatus", attempt, md5('frun' || i)::uuid::text, 'inngest',
        fn || ':' || to_char(ts, 'YYYYMMDDHH24MI'), ts,
        CASE WHEN status <> 'RUNNING' THEN ts + dur * interval '1 millisecond' END,
        CASE WHEN status <> 'RUNNING' THEN dur END,
-       CASE WHEN status = 'FAILED' THEN 'Recovered stale RUNNING run via cron watchdog' END, ts
+       CASE WHEN status = 'FAILED' THEN 'Recovered stale RUNNING run via cron watchdog' END, ts,
+       CASE WHEN status <> 'RUNNING' THEN ts + dur * interval '1 millisecond' ELSE ts END
 FROM (
   SELECT i, ts, (r2 < 0.03)::int AS attempt, (200 + power(r, 3) * 60000)::int AS dur,
          bench.pick(r2, 'process-background-jobs', 'process-background-jobs', 'process-background-jobs',
@@ -172,15 +173,16 @@ FROM (SELECT i, :t0 + ((i + random()) * :span / :n) * interval '1 second' AS ts,
 """
 
 JOB = """
-INSERT INTO "BackgroundJob" (id, type, status, "clientId", "leadId", "draftId", "runAt", attempts, "finishedAt",
-       "createdAt", "updatedAt")
+INSERT INTO "BackgroundJob" (id, type, status, "dedupeKey", "clientId", "leadId", "messageId", "draftId", "runAt",
+       attempts, "finishedAt", "createdAt", "updatedAt")
 SELECT md5('job' || i)::uuid::text,
        bench.pick(r, 'EMAIL_INBOUND_POST_PROCESS', 'EMAIL_INBOUND_POST_PROCESS', 'SMS_INBOUND_POST_PROCESS',
                   'LINKEDIN_INBOUND_POST_PROCESS', 'LEAD_SCORING_POST_PROCESS', 'CONVERSATION_SYNC',
                   'AI_AUTO_SEND_DELAYED')::"BackgroundJobType",
        (CASE WHEN ts > :t0 + (:span - 900) * interval '1 second' AND r2 < 0.5 THEN 'PENDING'
              WHEN r2 > 0.985 THEN 'FAILED' ELSE 'SUCCEEDED' END)::"BackgroundJobStatus",
-       bench.ws_id(bench.ws(j)), bench.lead_id(j), NULL, ts, 1, ts + interval '4 seconds', ts, ts
+       'job:' || i, bench.ws_id(bench.ws(j)), bench.lead_id(j), md5('msg' || i)::uuid::text, NULL, ts, 1,
+       ts + interval '4 seconds', ts, ts
 FROM (SELECT i, floor(random() * :leads)::bigint AS j, :t0 + ((i + random()) * :span / :n) * interval '1 second' AS ts,
              random() AS r, random() AS r2
       FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i) s;
