@@ -451,6 +451,8 @@ def watch(args: argparse.Namespace) -> int:
     read = read_engine(config.read_url, statement_timeout_ms=max(config.statement_timeout_ms, 60_000))
     write = write_engine(config.write_url, statement_timeout_ms=config.statement_timeout_ms)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the watch's log is its cycles; Alembic's "Context impl …" lines at start say nothing to its reader
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.arm or args.disarm:
             return _arm(write, args)
@@ -479,8 +481,7 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def _arm(write, args: argparse.Namespace) -> int:
-    from auth.roles import Role
-    from auth.session import User
+    from auth.roles import Role, User
     from rollout.arming import set_armed
     from rollout.service import WriteRefused
 

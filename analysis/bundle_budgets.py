@@ -2,8 +2,8 @@
 
 Pure functions over the aggregated frames of queries/bundle.py and queries/settings.py. The budgets a
 workspace runs with are its leadContextBundleBudgets JSON merged over the contract's defaults
-(rollout/budgets.py, DATA_CONTRACT.md section 2); where the bundle is effective is decided by
-rollout/effective.py (toggle AND NOT LEAD_CONTEXT_BUNDLE_DISABLED).
+(analysis/budgets.py, DATA_CONTRACT.md section 2); where the bundle is effective is decided by
+analysis/effective.py (toggle AND NOT LEAD_CONTEXT_BUNDLE_DISABLED).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from rollout.budgets import effective_budgets
-from rollout.effective import effective_state
+from analysis.budgets import effective_budgets
+from analysis.effective import effective_state
 
 TOGGLE = "leadContextBundleEnabled"
 SECTIONS = {"knowledge": ("knowledge_calls", "knowledge_tokens", "knowledge_max_tokens"),

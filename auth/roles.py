@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -9,6 +11,19 @@ class Role(StrEnum):
     SUPER_ADMIN = "super_admin"  # everything, including toggle writes
     OPERATOR = "operator"  # all read pages, the canary view and the audit log
     ANALYST = "analyst"  # read pages, comparisons and exports
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person (or the watch service acting as one). Kept apart from auth/session so the
+    write service and the command line do not import Streamlit."""
+
+    username: str
+    name: str
+    roles: frozenset[Role]
+
+    def may(self, allowed: Iterable[Role]) -> bool:
+        return bool(self.roles & frozenset(allowed))
 
 
 ALL_ROLES = frozenset(Role)

@@ -11,7 +11,6 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 import bcrypt
@@ -24,7 +23,7 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from auth.credentials import DEMO_PASSWORDS, AuthSettings, CredentialsError, load_auth_settings
 from auth.revocation import cookie_issued_at, is_revoked, revoke
-from auth.roles import Role, parse_roles
+from auth.roles import Role, User, parse_roles
 from auth.store import StateStore, StateUnreachable, choose_store
 from auth.throttle import LoginThrottle
 from db.config import ConfigError, load_settings
@@ -42,16 +41,6 @@ def dummy_hash(cost: int) -> bytes:
     """Checked against for unknown usernames, at the configured hashes' cost, so a wrong name costs
     the same time as a wrong password (derived once per cost, at the first sign-in)."""
     return bcrypt.hashpw(b"canarywatch-no-such-user", bcrypt.gensalt(rounds=cost))
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    name: str
-    roles: frozenset[Role]
-
-    def may(self, allowed: Iterable[Role]) -> bool:
-        return bool(self.roles & frozenset(allowed))
 
 
 @st.cache_resource
@@ -241,7 +230,12 @@ def sign_out_everywhere(write_engine: Engine, username: str) -> None:
     store = _store(write_engine)
     if store is None:
         raise StateUnreachable("the database that records sign-ins cannot be reached")
-    revoke(store.engine, username)
+    try:
+        revoke(store.engine, username)
+    except SQLAlchemyError as exc:
+        # the class only: a driver message can name the host, user or paths
+        raise StateUnreachable(f"the sign-in state database failed ({type(exc).__name__}); nobody was signed "
+                               "out") from None
     log.info("every session of a user was revoked")
 
 

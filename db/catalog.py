@@ -1,7 +1,7 @@
 """The rollout catalog: every toggle canarywatch can flip, the kill switches that override them, the
 rollback levers of each change and what to watch after pulling it back (DATA_CONTRACT.md section 2).
 
-Declared once here and used by the toggle page, the effective-state logic (rollout/effective.py), the
+Declared once here and used by the toggle page, the effective-state logic (analysis/effective.py), the
 env reader (rollout/killswitch.py), the canary rollback guidance and `canarywatch doctor`. Pure data:
 no I/O, no imports beyond the standard library, so every layer may read it.
 """
@@ -77,7 +77,7 @@ TOGGLES: tuple[Toggle, ...] = (
            "workspace-admin switch; needed for the booking gate"),
 )
 
-#: The jsonb budgets column edited beside the toggles (rollout/budgets.py validates it).
+#: The jsonb budgets column edited beside the toggles (analysis/budgets.py validates it).
 BUDGETS_FIELD = "leadContextBundleBudgets"
 #: Other bool settings a rollback rule may name (read, never flipped by canarywatch).
 OTHER_BOOL_SETTINGS = ("autoSendSkipHumanReview", "highQuotaEnabled", "crmWebhookEnabled")

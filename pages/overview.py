@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.derive import count_where, sums_by, total, total_rate, wait_minutes
+from analysis.effective import GATED_BY, toggle_table
 from analysis.health import RULES, Hint, judge_bookings, judge_failure_ratio, judge_queue
 from analysis.queue import worst_failure_ratios
 from analysis.significance import SEVERITY, judge_by_workspace, judge_window_change
@@ -18,7 +19,6 @@ from analysis.significance import worst as worst_hint
 from auth.roles import Role
 from auth.throttle import is_per_process
 from queries import booking, bundle, drafts, offload, overseer, revision, settings
-from rollout.effective import GATED_BY, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
 from ui import filters, layout
 from ui.canary_status import active_canaries_section

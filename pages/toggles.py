@@ -8,15 +8,14 @@ from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
+from analysis.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
+from analysis.effective import GATED_BY, effective_state, toggle_table
 from auth.roles import SUPER_ADMINS
 from auth.session import sign_out_everywhere
 from auth.store import StateUnreachable
 from queries import settings
 from queries.filters import Window, as_utc
-from rollout.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
-from rollout.effective import GATED_BY, effective_state, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
 from rollout.service import TOGGLE_FIELDS, StaleWrite, WriteFailed, WriteRefused, set_budgets, set_toggle
 from ui import data, layout
@@ -31,11 +30,9 @@ SEEN_TOGGLE, SEEN_BUDGETS = "cw_toggle_seen", "cw_budgets_seen"
 WORKSPACE, LINKED = "cw_toggle_workspace", "cw_toggle_linked_workspace"
 
 
-def write_failed(exc: Exception) -> None:
-    """One sentence for a database failure during a write (never its driver message: host, port, paths)."""
-    text = str(exc) if isinstance(exc, WriteFailed) else (
-        f"the write database failed ({type(exc).__name__}); the change was not saved")
-    st.error(f"Not saved: {text}.", icon=":material/cloud_off:")
+def write_failed(exc: WriteFailed | StateUnreachable) -> None:
+    """One sentence for a database failure during a write: the services' own words, never a driver message."""
+    st.error(f"Not saved: {plain(exc, 400)}.", icon=":material/cloud_off:")
 
 
 CANARY_LINK_KEY = "cw_toggle_canary_link"  # the canary view of the change just made (URL state)
@@ -133,7 +130,7 @@ with layout.section("Workspace settings"):
             st.error(plain(exc, 400))
         except WriteRefused as exc:
             st.error(f"Refused: {plain(exc, 400)}. Nothing was written.")
-        except (WriteFailed, SQLAlchemyError) as exc:
+        except WriteFailed as exc:
             write_failed(exc)
         else:
             finish(f"Done: {field} {word[change.old]} → {word[change.new]} for {plain(names[workspace])} at "
@@ -173,7 +170,7 @@ with layout.section("Workspace settings"):
             st.error(plain(exc, 400))
         except WriteRefused as exc:
             st.error(f"Refused: {plain(exc, 400)}. Nothing was written.")
-        except (WriteFailed, SQLAlchemyError) as exc:
+        except WriteFailed as exc:
             write_failed(exc)
         else:
             finish("Budgets saved and recorded in the audit log." if action == "save"
@@ -190,7 +187,7 @@ with layout.section("Sessions"), st.expander("Sign a user out everywhere"):
     if st.button("Sign out everywhere", disabled=not who.strip(), key="cw_revoke_apply"):
         try:
             sign_out_everywhere(app_context().write, who)
-        except (StateUnreachable, SQLAlchemyError) as exc:
+        except StateUnreachable as exc:
             write_failed(exc)
         else:
             st.success(f"Every session of {plain(who.strip().lower(), 100)} has ended.")

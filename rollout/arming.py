@@ -16,8 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from analysis.canary.active import ActiveCanary, active_canaries
 from analysis.watch_state import ARMING_FIELD_PREFIX, canary_key
-from auth.roles import Role
-from auth.session import User
+from auth.roles import Role, User
 from db.state import audit_log, auto_rollback, ensure_state_schema
 from queries import events, settings
 from queries.filters import Window, naive_utc

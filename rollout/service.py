@@ -19,15 +19,14 @@ from sqlalchemy import JSON, Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from auth.roles import Role
-from auth.session import User
+from analysis.budgets import CLEAR, validate_budgets
+from analysis.inputs import MAX_DEPTH, control_character, depth, quote, shown
+from auth.roles import Role, User
 from db import catalog
 from db import upstream as up
 from db.engine import DatabaseBusy
 from db.state import audit_log, ensure_state_schema
 from queries.filters import naive_utc
-from rollout.budgets import CLEAR, validate_budgets
-from rollout.inputs import MAX_DEPTH, control_character, depth, quote, shown
 
 TOGGLE_FIELDS = catalog.TOGGLE_FIELDS
 BUDGETS_FIELD = catalog.BUDGETS_FIELD

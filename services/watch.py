@@ -44,8 +44,7 @@ from analysis.watch_state import (
     slot_start,
     status_of,
 )
-from auth.roles import Role
-from auth.session import User
+from auth.roles import Role, User
 from db.config import Settings
 from db.state import canary_evaluation, ensure_state_schema
 from queries import settings

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rollout.effective import effective_state, toggle_table
+from analysis.effective import effective_state, toggle_table
 from rollout.killswitch import EnvFileError, read_kill_switches
 
 ALL_ON = {"leadContextBundleEnabled": True, "autoSendRevisionEnabled": True,

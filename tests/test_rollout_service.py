@@ -8,12 +8,12 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from analysis.budgets import CLEAR, BudgetError, effective_budgets, parse_budgets
 from auth.roles import Role
 from auth.session import User
 from db import upstream as up
 from db.state import audit_log
 from rollout import service
-from rollout.budgets import CLEAR, BudgetError, effective_budgets, parse_budgets
 from rollout.service import StaleWrite, WriteRefused, set_budgets, set_toggle
 from tests.seed import at
 

@@ -8,12 +8,12 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from analysis.budgets import BudgetError, parse_budgets
 from auth.roles import Role
 from auth.session import User
 from db import upstream as up
 from db.engine import write_engine
 from db.state import audit_log
-from rollout.budgets import BudgetError, parse_budgets
 from rollout.service import WriteFailed, WriteRefused, set_budgets, set_toggle
 
 ADMIN = User("admin", "Admin", frozenset({Role.SUPER_ADMIN}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rollout.inputs import MAX_DEPTH, depth, quote, shown
+from analysis.inputs import MAX_DEPTH, depth, quote, shown
 
 MAX_TOKENS = 20_000
 MAX_TEXT = 20_000  # characters of budgets JSON: the full shape with every key is under 1,000
