@@ -121,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
     arming.add_argument("--arm", metavar="WORKSPACE", help="arm the automatic rollback of this active canary")
     arming.add_argument("--disarm", metavar="WORKSPACE", help="disarm the automatic rollback of this canary")
     watch_cmd.add_argument("--field", help="with --arm/--disarm: the canary's rollout field")
-    watch_cmd.add_argument("--actor", help="with --arm/--disarm: the super admin recorded in the audit log")
+    watch_cmd.add_argument("--actor", help="with --arm/--disarm: a super_admin of CANARYWATCH_CREDENTIALS, recorded in the audit log")
     watch_cmd.add_argument("--reason", help="with --arm/--disarm: why (recorded in the audit log)")
     return top
 
@@ -455,7 +455,7 @@ def watch(args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.arm or args.disarm:
-            return _arm(write, args)
+            return _arm(write, args, demo=config.demo)
         watch_config = config_from(settings, interval=args.interval, dry_run=args.dry_run)
         if args.interval is not None and args.interval < 1:
             raise UsageError("--interval is at least 1 second")
@@ -480,15 +480,42 @@ def watch(args: argparse.Namespace) -> int:
     return 1 if args.once and any(o.verdict == "FAIL" for o in outcomes) else 0
 
 
-def _arm(write, args: argparse.Namespace) -> int:
-    from auth.roles import Role, User
+def _cli_super_admin(username: str, *, demo: bool):  # noqa: ANN202 - auth.roles imported lazily
+    """The --actor as a super_admin of the configured credentials (the demo's on the demo), or UsageError.
+
+    The command line has no password prompt: whoever runs it already holds the write database's
+    credentials. What it may not do is put a name in the audit log that is not a super-admin's.
+    """
+    from analysis.inputs import quote
+    from auth.credentials import DEMO_CREDENTIALS, CredentialsError, load_credentials_file
+    from auth.roles import Role, User, parse_roles
+    from db.config import ConfigError, process_settings
+
+    try:
+        path = process_settings().credentials_file
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if path is None and not demo:
+        raise UsageError("--arm/--disarm check --actor against the dashboard's users: set CANARYWATCH_CREDENTIALS")
+    try:
+        users = load_credentials_file(path or DEMO_CREDENTIALS)["usernames"]
+    except CredentialsError as exc:
+        raise UsageError(str(exc)) from None
+    name = username.strip().lower()
+    entry = users.get(name)
+    if entry is None or Role.SUPER_ADMIN not in parse_roles(entry["roles"]):
+        raise UsageError(f"--actor {quote(name)} is not a super_admin of the dashboard's credentials")
+    return User(name, entry["name"], frozenset(parse_roles(entry["roles"])))
+
+
+def _arm(write, args: argparse.Namespace, *, demo: bool) -> int:
     from rollout.arming import set_armed
     from rollout.service import WriteRefused
 
     workspace = args.arm or args.disarm
     if not (args.field and args.actor and args.reason):
         raise UsageError("--arm/--disarm need --field, --actor and --reason")
-    actor = User(args.actor, args.actor, frozenset({Role.SUPER_ADMIN}))  # CLI access is write access
+    actor = _cli_super_admin(args.actor, demo=demo)
     try:
         result = set_armed(write, actor, workspace, args.field, armed=bool(args.arm), reason=args.reason)
     except WriteRefused as exc:

@@ -163,7 +163,9 @@ def test_watch_arguments_are_checked(capsys):
     assert "not allowed with argument" in err
 
 
-def test_arming_from_the_cli_is_audited_and_a_refusal_exits_2(backend, capsys):
+def test_arming_from_the_cli_is_audited_and_a_refusal_exits_2(backend, capsys, monkeypatch, tmp_path):
+    import bcrypt
+    import yaml
     from sqlalchemy import select
 
     from db.state import audit_log
@@ -171,10 +173,21 @@ def test_arming_from_the_cli_is_audited_and_a_refusal_exits_2(backend, capsys):
 
     plant(backend, "flat")
     base = ["watch", "--database-url", backend.url, "--field", FIELD, "--actor", "alice", "--reason", "guard it"]
+    monkeypatch.delenv("CANARYWATCH_CREDENTIALS", raising=False)
+    assert canarywatch_cli.main([*base, "--arm", CANARY]) == 3  # no credentials to check --actor against
+    hashed = bcrypt.hashpw(b"not-used-here", bcrypt.gensalt(rounds=4)).decode()
+    users = {"alice": {"name": "Alice", "password": hashed, "roles": ["super_admin"]},
+             "bob": {"name": "Bob", "password": hashed, "roles": ["operator"]}}
+    (tmp_path / "users.yaml").write_text(yaml.safe_dump({"usernames": users}))
+    monkeypatch.setenv("CANARYWATCH_CREDENTIALS", str(tmp_path / "users.yaml"))
     assert canarywatch_cli.main([*base[:5], "--arm", CANARY]) == 3  # no --actor / --reason
+    assert canarywatch_cli.main([*base[:6], "bob", *base[7:], "--arm", CANARY]) == 3  # an operator
+    assert canarywatch_cli.main([*base[:6], "mallory", *base[7:], "--arm", CANARY]) == 3  # nobody's name
     assert canarywatch_cli.main([*base, "--arm", CANARY]) == 0
     assert canarywatch_cli.main([*base, "--arm", "ws-ctl1"]) == 3  # not an active canary
     err = capsys.readouterr().err
+    assert "set CANARYWATCH_CREDENTIALS" in err
+    assert "--actor 'bob' is not a super_admin" in err and "--actor 'mallory' is not a super_admin" in err
     assert f"automatic rollback armed for {CANARY} {FIELD}" in err and "is not an active canary" in err
     with backend.write.connect() as conn:
         audited = conn.execute(select(audit_log.c.actor, audit_log.c.field, audit_log.c.newValue)
