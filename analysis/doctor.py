@@ -78,6 +78,11 @@ class Expected:
 _PG = postgresql.dialect()
 
 
+#: first match wins: Float before Numeric (Float is a Numeric), Boolean before Integer
+_FAMILIES = ((postgresql.JSONB, "json"), (JSON, "json"), (Boolean, "boolean"), (Integer, "integer"), (Float, "float"),
+             (Numeric, "numeric"), (Date, "date"), (LargeBinary, "bytes"), (String, "text"))
+
+
 def type_family(column_type) -> str:  # noqa: ANN001 - any SQLAlchemy type
     """The family a declared type belongs to, as PostgreSQL stores it (variants resolved)."""
     if isinstance(column_type, TypeDecorator):  # e.g. an enum read as text: judged by what it stores
@@ -88,24 +93,11 @@ def type_family(column_type) -> str:  # noqa: ANN001 - any SQLAlchemy type
             return f"enum:{candidate.name}"
         if isinstance(candidate, ARRAY):
             return f"array:{type_family(candidate.item_type)}"
-        if isinstance(candidate, postgresql.JSONB | JSON):
-            return "json"
-        if isinstance(candidate, Boolean):
-            return "boolean"
-        if isinstance(candidate, Integer):
-            return "integer"
-        if isinstance(candidate, Float):
-            return "float"
-        if isinstance(candidate, Numeric):
-            return "numeric"
         if isinstance(candidate, DateTime):
             return "timestamptz" if candidate.timezone else "timestamp"
-        if isinstance(candidate, Date):
-            return "date"
-        if isinstance(candidate, LargeBinary):
-            return "bytes"
-        if isinstance(candidate, String):
-            return "text"
+        family = next((name for kind, name in _FAMILIES if isinstance(candidate, kind)), None)
+        if family:
+            return family
     return f"other:{type(impl).__name__}"
 
 

@@ -6,9 +6,9 @@ and the bad key (`rule 'needs_review_rate_increase': field 'rollback[0].name': u
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.rules_vocabulary import (
     BUDGET_PROFILES,
@@ -44,6 +44,37 @@ def _choice(value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _one_of(choices: tuple[str, ...]) -> AfterValidator:
+    return AfterValidator(lambda value: _choice(value, choices))
+
+
+def _stripped(message: str) -> AfterValidator:
+    """Surrounding blanks dropped; blank text refused with `message`."""
+    def check(value: str) -> str:
+        if not value.strip():
+            raise ValueError(message)
+        return value.strip()
+    return AfterValidator(check)
+
+
+def _at_least(low: int, message: str) -> AfterValidator:
+    """A whole number >= `low`; `message` is formatted with the value."""
+    def check(value: int) -> int:
+        if value < low:
+            raise ValueError(message.format(input=value))
+        return value
+    return AfterValidator(check)
+
+
+def _snake(value: str) -> str:
+    if not value.replace("_", "").isalnum() or not value.islower():
+        raise ValueError("use lower_snake_case")
+    return value
+
+
+NAMED = _stripped("must be a non-empty string")
+
+
 def _fail(field: str, problem: str) -> ValueError:
     """An error found across fields, located at `field` (the converter moves it there)."""
     return ValueError(f"@{field}: {problem}")
@@ -51,21 +82,9 @@ def _fail(field: str, problem: str) -> ValueError:
 
 class StepTable(BaseModel):
     model_config = STRICT
-    kind: str
+    kind: Annotated[str, _one_of(STEP_KINDS)]
     name: str | None = None
-    text: str
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        return _choice(value, STEP_KINDS)
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("missing or empty")
-        return value.strip()
+    text: Annotated[str, _stripped("missing or empty")]
 
     @model_validator(mode="after")
     def _lever(self) -> StepTable:
@@ -81,69 +100,22 @@ class StepTable(BaseModel):
 
 class RuleTable(BaseModel):
     model_config = STRICT
-    id: str
-    title: str
-    source: str
-    signal: str
-    window_minutes: int
-    comparison: str
+    id: Annotated[str, NAMED, AfterValidator(_snake)]
+    title: Annotated[str, NAMED]
+    source: Annotated[str, _one_of(SOURCES)]
+    signal: Annotated[str, NAMED]
+    window_minutes: Annotated[int, _at_least(1, TYPE_MESSAGES["window_minutes"])]
+    comparison: Annotated[str, _one_of(COMPARISONS)]
     rollback: list[StepTable] = Field(min_length=1)
-    watch: str
+    watch: Annotated[str, NAMED]
     threshold: int | float = 0.0
-    failure_limit: int = 1
-    no_data: str = "insufficient"
+    failure_limit: Annotated[int, _at_least(1, TYPE_MESSAGES["failure_limit"])] = 1
+    no_data: Annotated[str, _one_of(NO_DATA)] = "insufficient"
     critical: bool = False
     inclusive: bool = False
     slice_minutes: int | None = None
-    scope: str | None = None  # default: "platform" for a signal with no workspace, else "workspace"
-
-    @field_validator("id", "title", "signal", "watch")
-    @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must be a non-empty string")
-        return value.strip()
-
-    @field_validator("id")
-    @classmethod
-    def _snake(cls, value: str) -> str:
-        if not value.replace("_", "").isalnum() or not value.islower():
-            raise ValueError("use lower_snake_case")
-        return value
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return _choice(value, SOURCES)
-
-    @field_validator("comparison")
-    @classmethod
-    def _comparison(cls, value: str) -> str:
-        return _choice(value, COMPARISONS)
-
-    @field_validator("no_data")
-    @classmethod
-    def _no_data(cls, value: str) -> str:
-        return _choice(value, NO_DATA)
-
-    @field_validator("scope")
-    @classmethod
-    def _scope(cls, value: str | None) -> str | None:
-        return None if value is None else _choice(value, SCOPES)
-
-    @field_validator("window_minutes")
-    @classmethod
-    def _window(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError(f"must be a positive whole number, got {value!r}")
-        return value
-
-    @field_validator("failure_limit")
-    @classmethod
-    def _limit(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"must be a whole number >= 1, got {value!r}")
-        return value
+    #: default: "platform" for a signal with no workspace, else "workspace"
+    scope: Annotated[str, _one_of(SCOPES)] | None = None
 
     @model_validator(mode="after")
     def _across_fields(self) -> RuleTable:
