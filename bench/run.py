@@ -20,12 +20,13 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from bench.generate import db_url
 from bench.measure import PAGES
 from bench.naive import NAIVE_TABLES
 from db.engine import write_engine
+from summaries.declarations import summary_day
 from summaries.refresh import RefreshPolicy, refresh_summaries
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -49,22 +50,44 @@ def dataset(url: str) -> tuple[datetime, datetime, str, dict[str, float]]:
 
 def refresh(url: str, end: datetime, keep_days: int | None = None) -> str:
     """Back-fill the summaries as of the dataset's end (the last `keep_days` days only, when given),
-    then time one ordinary cycle 6 minutes later."""
+    then time one ordinary cycle 6 minutes later (after the newest stored refresh, so a second run
+    measures a cycle too), and measure the summaries' storage."""
     engine = write_engine(url, statement_timeout_ms=600_000)
     policy = RefreshPolicy(keep_days=keep_days) if keep_days else RefreshPolicy()
     try:
         backfill = refresh_summaries(engine, now=end, backfill=True, policy=policy)
-        cycle = refresh_summaries(engine, now=end + timedelta(minutes=6), policy=policy)
+        with engine.connect() as conn:  # a run after an earlier one: 6 minutes after its last refresh
+            newest = conn.execute(select(func.max(summary_day.c.refreshedAt))).scalar() or end
+        cycle = refresh_summaries(engine, now=max(end, newest) + timedelta(minutes=6), policy=policy)
     finally:
         engine.dispose()
     slowest = max(backfill.day_seconds.values(), default=0.0)
     load = os.getloadavg()[0]
     lines = [f"Summaries back-fill: {backfill.line()} (slowest day {slowest:.1f} s).",
              f"One refresh cycle (the two recent days due again): {cycle.line()} (load {load:.1f}).",
+             f"Slowest queries of that cycle: {cycle.slowest()}.",
+             f"Summary storage: {storage(url)}.",
              *(f"FAIL {line}" for line in [*backfill.failure_lines(), *cycle.failure_lines()])]
     for line in lines:
         print(line, file=sys.stderr, flush=True)
     return "\n".join(f"- {line}" for line in lines)
+
+
+def storage(url: str) -> str:
+    """The summary tables' size (tables, indexes, TOAST) against the upstream tables', and their rows."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        sizes = dict(conn.execute(text(
+            "SELECT n.nspname = 'public', sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND (n.nspname = 'public' "
+            "OR (n.nspname = 'canarywatch' AND c.relname LIKE 'summary%')) GROUP BY 1")).all())
+        rows = conn.execute(text("SELECT sum(reltuples) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE n.nspname = 'canarywatch' AND c.relname LIKE 'summary%' "
+                                 "AND c.relkind = 'r' AND c.reltuples > 0")).scalar()
+    engine.dispose()
+    summaries, source = float(sizes.get(False) or 0), float(sizes.get(True) or 0)
+    return (f"{summaries / 2**20:,.0f} MiB in ~{float(rows or 0):,.0f} rows, {summaries / max(source, 1):.1%} of the "
+            f"upstream tables' {source / 2**20:,.0f} MiB")
 
 
 def measure(url: str, page: str, method: str, start: datetime, end: datetime, workspaces: list[str],
@@ -143,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="output file name (default: the database name)")
     parser.add_argument("--no-refresh", action="store_true", help="measure with the summaries as they are")
     parser.add_argument("--keep-days", type=int, help="back-fill only the last N days (a shorter first run)")
+    parser.add_argument("--refresh-only", action="store_true",
+                        help="back-fill, time one refresh cycle and measure the summaries' storage; no pages")
     parser.add_argument("--naive-max-rows", type=float, default=4e6,
                         help="skip the naive way when its estimated raw rows exceed this (memory guard)")
     args = parser.parse_args(argv)
@@ -150,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     start, end, largest, table_rows = dataset(url)
     days = (end - start).total_seconds() / 86400
     refreshed = "" if args.no_refresh else refresh(url, end, args.keep_days)
+    if args.refresh_only:
+        return 0
     rows: list[dict] = []
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()

@@ -66,10 +66,15 @@ def _bucket(f: Window, bucket_seconds: int | None) -> ColumnElement:
     return time_bucket(D.c.autoSendEvaluatedAt, seconds).label("bucket")
 
 
+def _lower_edge(frame: pd.DataFrame, options) -> pd.Series:
+    """A confidence bucket's lower edge from its index (computed, never stored)."""
+    return (frame["bucket"].astype(float) / bucket_scale(options["width"])).round(6)
+
+
 @query("Evaluated drafts per auto-send confidence bucket (AIDraft.autoSendConfidence, by autoSendEvaluatedAt).",
        summary=Summary(
            {"workspace": TEXT, "bucket": INT, "lower": FLOAT, "drafts": COUNT},
-           D.c.autoSendEvaluatedAt, variants=({"width": 0.05}, {"width": 0.01})))
+           D.c.autoSendEvaluatedAt, variants=({"width": 0.05}, {"width": 0.01}), derived={"lower": _lower_edge}))
 def confidence_histogram(conn: Connection, f: Window, *, width: float = 0.05) -> pd.DataFrame:
     """Drafts per workspace and confidence bucket; drafts with a NULL confidence are left out.
 
@@ -85,7 +90,7 @@ def confidence_histogram(conn: Connection, f: Window, *, width: float = 0.05) ->
         .order_by("workspace", "bucket")
     )
     frame = read_frame(conn, stmt)
-    frame.insert(2, "lower", (frame["bucket"].astype(float) / scale).round(6))
+    frame.insert(2, "lower", _lower_edge(frame, {"width": width}))
     return frame
 
 

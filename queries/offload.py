@@ -8,7 +8,7 @@ workspace). BackgroundFunctionRun is global (clientId is never written).
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select, union_all
 
 from db import upstream as up
 from queries.dialect import time_bucket
@@ -53,17 +53,13 @@ def webhook_flow_series(conn: Connection, f: Window, *, bucket_seconds: int | No
         _count_by_bucket(W.c.finishedAt, "succeeded", f, seconds, W.c.status == "SUCCEEDED"),
         _count_by_bucket(W.c.finishedAt, "failed", f, seconds, W.c.status == "FAILED"),
     ).subquery()
-    frame = read_frame(conn, select(parts))
-    columns = ["bucket", "workspace", "provider", "created", "started", "succeeded", "failed"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    wide = (frame.groupby(["bucket", "workspace", "provider", "kind"], dropna=False)["events"].sum()
-            .unstack("kind", fill_value=0).reset_index())
-    for kind in ("created", "started", "succeeded", "failed"):
-        if kind not in wide:
-            wide[kind] = 0
-    wide.columns.name = None
-    return wide[columns].sort_values(["bucket", "provider"]).reset_index(drop=True)
+    kinds = ("created", "started", "succeeded", "failed")
+    counts = [cast(func.coalesce(func.sum(case((parts.c.kind == kind, parts.c.events), else_=0)), 0), BigInteger)
+              .label(kind) for kind in kinds]
+    stmt = (select(parts.c.bucket, parts.c.workspace, parts.c.provider, *counts)
+            .group_by(parts.c.bucket, parts.c.workspace, parts.c.provider)
+            .order_by(parts.c.bucket, parts.c.provider, parts.c.workspace))
+    return read_frame(conn, stmt)
 
 
 @query("Webhook events still in the queue at the window's start: created before it, not finished by it.")

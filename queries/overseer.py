@@ -59,11 +59,16 @@ def gate_decision_series(conn: Connection, f: Window, *, bucket_seconds: int | N
     return _decision_series(conn, f, "gate", GATE_DECISIONS, bucket_seconds)
 
 
+def _lower_edge(frame: pd.DataFrame, options) -> pd.Series:
+    """A confidence bucket's lower edge from its index (computed, never stored)."""
+    return frame["bucket"].astype("float64") / bucket_scale(options["width"])
+
+
 @query("Gate decisions with a confidence, per decision and confidence bucket (MeetingOverseerDecision "
        "stage 'gate', confidence column), created in the window.",
        summary=Summary(
            {"workspace": TEXT, "decision": TEXT, "bucket": INT, "lower": FLOAT, "decisions": COUNT},
-           mod.c.createdAt, ignores_channel=True))
+           mod.c.createdAt, ignores_channel=True, derived={"lower": _lower_edge}))
 def gate_confidence_histogram(conn: Connection, f: Window, *, width: float = 0.1) -> pd.DataFrame:
     """`bucket` is the integer bucket index, `lower` its lower edge; a confidence of 1.0 has a bucket of its own."""
     scale = bucket_scale(width)
@@ -79,7 +84,7 @@ def gate_confidence_histogram(conn: Connection, f: Window, *, width: float = 0.1
         .order_by("workspace", "decision", "bucket")
     )
     frame = read_frame(conn, stmt)
-    frame.insert(3, "lower", frame["bucket"].astype("float64") / scale)
+    frame.insert(3, "lower", _lower_edge(frame, {"width": width}))
     return frame
 
 

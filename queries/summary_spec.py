@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 
+import pandas as pd
 from sqlalchemy import ColumnElement
 
 from queries.filters import Window, default_bucket_seconds
@@ -49,6 +50,13 @@ class Summary:
     query has no channel to narrow, so a channel filter does not change its answer. `hourly` keeps
     whole hours too (for the partial days at a window's edges); it needs every row the query counts
     to be picked by `time` alone, so a query that windows several time columns sets it False.
+
+    The refresh stores the answers with one `INSERT ... SELECT` of the query's own statement (the first
+    it reads through read_frame), so the statement must return the stored columns itself. `derived`
+    names the columns the query adds in pandas from its keys (a bucket's lower edge), with the function
+    that computes them from a frame and the query's keyword arguments: they are not stored, and the
+    reader computes them the same way. `in_sql=False` marks a query whose pandas step must run before
+    anything is stored (key redaction): its answers go through Python, as before issue 11.
     """
 
     columns: Mapping[str, Kind]
@@ -56,11 +64,28 @@ class Summary:
     variants: tuple[Mapping[str, object], ...] = ({},)
     ignores_channel: bool = False
     hourly: bool = True
+    derived: Mapping[str, Callable[[pd.DataFrame, Mapping[str, object]], pd.Series]] = field(
+        default_factory=dict, compare=False)
+    in_sql: bool = True
     _stored: dict[str, Mapping[str, object]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        measures = [name for name in self.derived if name not in self.columns or self.columns[name].is_measure]
+        if measures:
+            raise ValueError(f"derived columns must be keys of the query, not {measures}")
 
     @property
     def keys(self) -> list[str]:
         return [name for name, kind in self.columns.items() if not kind.is_measure]
+
+    @property
+    def stored_columns(self) -> list[str]:
+        """The columns the summary table keeps (every column but the derived ones), in the query's order."""
+        return [name for name in self.columns if name not in self.derived]
+
+    @property
+    def stored_keys(self) -> list[str]:
+        return [name for name in self.keys if name not in self.derived]
 
     @property
     def measures(self) -> list[str]:

@@ -60,7 +60,7 @@ def documented_keys(feature_id: str) -> frozenset[str]:
        summary=Summary(
            {"workspace": TEXT, "feature_id": TEXT, "key": TEXT, "rows": COUNT, "documented": BOOL,
             "long_strings": COUNT},
-           ai.c.createdAt, ignores_channel=True))
+           ai.c.createdAt, ignores_channel=True, in_sql=False))  # keys are redacted in Python before storing
 def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd.DataFrame:
     """`long_strings` counts rows whose value under the key is a string longer than `max_len` characters."""
     entries = json_entries(meta).table_valued(*JSON_ENTRY_COLUMNS)
@@ -82,9 +82,10 @@ def metadata_key_counts(conn: Connection, f: Window, *, max_len: int = 24) -> pd
     if len(frame):
         # redacted right after SQL, before anything (page, summary store, export) sees a key; keys that
         # collapse into one placeholder are summed (a row holding two e-mail keys counts twice)
+        # (grouped by every column but the counts: the refresh's hour slot, when it adds one, stays)
         frame["key"] = frame["key"].map(redact_key)
-        frame = (frame.groupby(["workspace", "feature_id", "key"], as_index=False, sort=True)[["rows", "long_strings"]]
-                 .sum())
+        by = [name for name in frame.columns if name not in ("rows", "long_strings")]
+        frame = frame.groupby(by, as_index=False, sort=True)[["rows", "long_strings"]].sum()
     documented = [key in documented_keys(feature) for feature, key in zip(frame["feature_id"], frame["key"],
                                                                           strict=True)]
     frame.insert(4, "documented", pd.Series(documented, index=frame.index, dtype=bool))

@@ -1,10 +1,10 @@
 """The summary tables, built from the `Summary` each summarised query declares (queries/summary_spec.py).
 
 For every query declared with a `Summary`, canarywatch keeps the query's own answer for each whole
-UTC day and declared variant, and for each hour of that day (`grain` 86400 and 3600), in a table of
-its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in `summary_day`
-which (query, variant, day) is stored, when it was refreshed, and (for a query over rows upstream
-edits later) the newest edit stamp of that day's rows when it was aggregated.
+UTC day and declared variant, and for each hour of the recent days (`grain` 86400 and 3600), in a
+table of its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in
+`summary_day` which (query, variant, day) is stored, when it was refreshed and how many day rows it
+has, and in `summary_hours` the days whose hours are stored too.
 """
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ summary_day = Table(
     Column("rows", Integer, nullable=False),
 )
 
+#: Which (query, variant, UTC day) has its hour answers stored too (the recent days only, see
+#: summaries.refresh.RefreshPolicy.hour_days); a partial day without them is read raw.
+summary_hours = Table(
+    "summary_hours",
+    summary_metadata,
+    Column("query", Text, primary_key=True),
+    Column("variant", Text, primary_key=True),
+    Column("day", Timestamp, primary_key=True),
+)
+
 _TYPES = {Kind.TEXT: Text, Kind.INT: BigInteger, Kind.FLOAT: Double, Kind.BOOL: Boolean, Kind.TIME: Timestamp,
           Kind.COUNT: BigInteger, Kind.TOTAL: Double}
 
@@ -49,7 +59,7 @@ def summarised_specs() -> list[QuerySpec]:
 @cache
 def cells_table(name: str) -> Table:
     """The table holding one query's stored answers: variant, grain (86400 or 3600 s), the slot's start,
-    then the query's own columns."""
+    then the query's own columns (but the derived ones, which the reader computes)."""
     summary = REGISTRY[name].summary
     assert summary is not None, name
     table_name = "summary_" + name.replace(".", "__")
@@ -59,10 +69,10 @@ def cells_table(name: str) -> Table:
         Column("variant", Text, nullable=False),
         Column("grain", Integer, nullable=False),
         Column("slot", Timestamp, nullable=False),
-        *(Column(column, _TYPES[kind], nullable=True) for column, kind in summary.columns.items()),
+        *(Column(column, _TYPES[summary.columns[column]], nullable=True) for column in summary.stored_columns),
         Index(f"{table_name}_slot_idx", "variant", "grain", "slot"),
     )
 
 
 def all_tables() -> list[Table]:
-    return [summary_day, *(cells_table(spec.name) for spec in summarised_specs())]
+    return [summary_day, summary_hours, *(cells_table(spec.name) for spec in summarised_specs())]

@@ -6,7 +6,8 @@ connection every query reads the raw rows. A window is read as
 
     stored whole days + stored whole hours of days it covers in part + raw rows elsewhere
 
-(the partial hours at its edges, today, any day not stored yet): the stored parts summed in one SQL
+(the partial hours at its edges, today, any day not stored yet, and the part of an older day whose
+hours are no longer kept: summaries.refresh.RefreshPolicy.hour_days): the stored parts summed in one SQL
 statement, the raw parts by the query itself, and all of it summed once more per key in pandas.
 Counts come out exactly as the raw query gives them; float sums agree to the last few bits (float
 addition is not associative). summaries/refresh.py writes the tables.
@@ -28,18 +29,19 @@ from queries.filters import Window, naive_utc
 from queries.frame import read_frame
 from queries.registry import QuerySpec
 from queries.summary_spec import Kind, Summary, variant_key
-from summaries.declarations import DAY, DAY_GRAIN, HOUR, HOUR_GRAIN, cells_table, summary_day
+from summaries.declarations import DAY, DAY_GRAIN, HOUR, HOUR_GRAIN, cells_table, summary_day, summary_hours
 
 _AVAILABLE: set[str] = set()
 
 
 def summaries_available(conn: Connection) -> bool:
     """Whether this database has the summary tables (remembered once seen; a database without them
-    is read raw, as before issue 6)."""
+    is read raw, as before issue 6; `summary_hours` is the newest, created by the first refresh of
+    issue 11's code)."""
     url = conn.engine.url.render_as_string(hide_password=True)
     if url not in _AVAILABLE:
         schema = STATE_SCHEMA if conn.dialect.name == "postgresql" else None
-        if not inspect(conn).has_table(summary_day.name, schema=schema):
+        if not inspect(conn).has_table(summary_hours.name, schema=schema):
             return False
         _AVAILABLE.add(url)
     return True
@@ -106,10 +108,13 @@ class ReadPlan:
     raw: list[Window]
 
 
-def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool) -> ReadPlan:
+def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool,
+              with_hours: Sequence[datetime] | None = None) -> ReadPlan:
     """Whole covered days from day slots; whole hours of covered days the window only partly covers
-    from hour slots (when the query keeps hours); everything else raw, adjacent pieces merged."""
+    from hour slots (when the query keeps hours, and the day's hours are stored: `with_hours`, by
+    default every covered day); everything else raw, adjacent pieces merged."""
     stored = set(covered)
+    hour_days = stored if with_hours is None else set(with_hours) & stored
     days: list[datetime] = []
     hours: list[datetime] = []
     raw: list[tuple[datetime, datetime]] = []
@@ -130,7 +135,7 @@ def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool) -> ReadPl
             add_raw(lo, hi)
         elif (lo, hi) == (day, day + DAY):
             days.append(day)
-        elif not hourly:
+        elif not hourly or day not in hour_days:
             add_raw(lo, hi)
         else:
             first_hour = lo.replace(minute=0, second=0, microsecond=0)
@@ -165,13 +170,23 @@ def covered_days(conn: Connection, name: str, variant: str, days: Sequence[datet
     return [row.day for row in conn.execute(stmt)]
 
 
+def days_with_hours(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> list[datetime]:
+    """The days among `days` whose hour answers are stored too."""
+    if not days:
+        return []
+    h = summary_hours.c
+    stmt = select(h.day).where(h.query == name, h.variant == variant, h.day.in_(list(days)))
+    return [row.day for row in conn.execute(stmt)]
+
+
 def stored_cells(conn: Connection, spec: QuerySpec, variant: str, plan: ReadPlan,
-                 workspaces: tuple[str, ...]) -> pd.DataFrame:
-    """The stored answers for the plan's days and hours, summed per key in SQL."""
+                 workspaces: tuple[str, ...], options: Mapping[str, object]) -> pd.DataFrame:
+    """The stored answers for the plan's days and hours, summed per key in SQL; the derived columns
+    computed from them as the query computes them (`options`: its keyword arguments)."""
     summary = spec.summary
     assert summary is not None
     table = cells_table(spec.name)
-    keys = [table.c[name] for name in summary.keys]
+    keys = [table.c[name] for name in summary.stored_keys]
     measures = [
         (cast(func.sum(table.c[name]), BigInteger) if summary.columns[name] is Kind.COUNT
          else func.sum(table.c[name])).label(name)
@@ -185,7 +200,10 @@ def stored_cells(conn: Connection, spec: QuerySpec, variant: str, plan: ReadPlan
         stmt = stmt.where(table.c.workspace.in_(workspaces))
     if keys:
         stmt = stmt.group_by(*keys)
-    return read_frame(conn, stmt)
+    frame = read_frame(conn, stmt)
+    for name, compute in summary.derived.items():
+        frame[name] = compute(frame, options)
+    return frame
 
 
 def combine(parts: Sequence[pd.DataFrame], summary: Summary) -> pd.DataFrame:
@@ -221,10 +239,13 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
         and summaries_available(conn)
     )
     covered = covered_days(conn, spec.name, variant, days) if usable else []
-    plan = read_plan(f, covered, hourly=summary.hourly)
+    partial = [day for day in (days[:1] + days[-1:] if days else []) if day in covered
+               and (day < naive_utc(f.start) or day + DAY > naive_utc(f.end))]
+    with_hours = days_with_hours(conn, spec.name, variant, sorted(set(partial))) if summary.hourly else []
+    plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours)
     if not plan.days and not plan.hours:
         return spec.raw(conn, f, **options)
-    parts = [stored_cells(conn, spec, variant, plan, f.workspaces)]
+    parts = [stored_cells(conn, spec, variant, plan, f.workspaces, bound)]
     parts += [spec.raw(conn, piece, **bound) for piece in plan.raw]
     return combine(parts, summary)
 

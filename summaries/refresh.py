@@ -1,13 +1,16 @@
 """Refreshing the per-day summaries (issue 6): incremental, cheap per cycle, safe from many replicas.
 
 Each cycle picks the days that are due and rewrites each of them in a transaction of its own: for
-every summarised query and variant, delete that day's stored answers, run the raw query over the day
-once, grouped by hour as well (the query runs on a `SlotGrouped` connection, which adds the hour to
-every statement it reads), store its per-hour answers and their sum per key as the day's answer, and
-stamp `summary_day`. Readers see a day before or after, never half.
+every summarised query and variant, delete that day's stored answers, then, in the database and with
+no row passing through Python, `INSERT INTO summary_x ... SELECT` the query's own statement over the
+day grouped by hour as well (`slot_grouped` adds the hour to it), `INSERT ... SELECT ... GROUP BY` the
+day's answer from those hour rows, and stamp `summary_day`. Readers see a day before or after, never
+half. The statement is the one the query reads through read_frame, captured by running the query on
+a `StatementOf` stand-in that stops it there (so the query's code does not change); a query that
+declares `in_sql=False` (its pandas step must run before storing) is aggregated in Python as before.
 
 - One failing query never takes the others down (issue 9): each query and variant is computed on its
-  own (a SAVEPOINT on PostgreSQL); a failure is recorded in `summary_failure` (query, day, error
+  own (a SAVEPOINT); a failure is recorded in `summary_failure` (query, day, error
   class, time; never the message, which may quote upstream values), that query's stored answer for
   the day is removed (read raw, never stale), and the other queries and days still store. A failed
   (query, day) is retried on the same schedule as a stored one; a later success clears the record.
@@ -21,7 +24,8 @@ stamp `summary_day`. Readers see a day before or after, never half.
   does every due day at once (a first back-fill).
 - Replicas: on PostgreSQL a day is only written under `pg_try_advisory_xact_lock`; a replica that
   finds the lock held skips the day (another replica is writing it) and re-checks under the lock
-  that the day is still due. On SQLite the write engine begins IMMEDIATE, which serialises writers.
+  that the day is still due. On SQLite the write engine begins IMMEDIATE, which serialises writers
+  (and holds the write lock while a day aggregates: milliseconds on the demo's data).
 """
 
 from __future__ import annotations
@@ -29,32 +33,45 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
+    DateTime,
     Engine,
     Executable,
+    MetaData,
     Select,
+    Subquery,
     Table,
+    and_,
     delete,
     func,
     insert,
+    literal,
     literal_column,
+    or_,
     select,
     text,
+    union,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.util import find_tables
 
-from db.engine import STATE_SCHEMA, read_engine
+from db import upstream as up
+from db.engine import STATE_SCHEMA
 from db.state import state_metadata, summary_failure
 from queries.dialect import time_bucket
 from queries.filters import Window, naive_utc
 from queries.registry import QuerySpec
+from queries.summary_spec import Kind, Summary
 from summaries.declarations import (
     DAY,
     DAY_GRAIN,
@@ -63,6 +80,7 @@ from summaries.declarations import (
     cells_table,
     summarised_specs,
     summary_day,
+    summary_hours,
     summary_metadata,
 )
 from summaries.reading import combine, midnight
@@ -71,6 +89,8 @@ log = logging.getLogger("canarywatch.summaries")
 
 #: pg_try_advisory_xact_lock(namespace, day number): the namespace keeps clear of other users' locks.
 LOCK_NAMESPACE = 0x63770006
+#: work_mem of a refresh transaction on PostgreSQL: a day's hour answers sort and hash in memory
+REFRESH_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,9 @@ class RefreshPolicy:
     # next cycle; `edit_margin` covers clock skew and transactions still open when the day was read
     edit_margin: timedelta = timedelta(minutes=2)
     edited_per_cycle: int = 20
+    # hour answers are kept for the last `hour_days` days (the partial first day of a 24 h or 7 d window);
+    # an older day keeps its day answer only, and a window starting inside it reads that part raw
+    hour_days: int = 8
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,12 @@ class RefreshReport:
     rows: int = 0
     seconds: float = 0.0
     day_seconds: dict[datetime, float] = field(default_factory=dict)
+    query_seconds: dict[str, float] = field(default_factory=dict)  # "query variant" -> seconds, over all days
+
+    def slowest(self, n: int = 5) -> str:
+        """The n queries (and variants) that took the longest, summed over the cycle's days."""
+        top = sorted(self.query_seconds.items(), key=lambda item: -item[1])[:n]
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in top)
 
     @property
     def failing_queries(self) -> list[str]:
@@ -143,10 +172,8 @@ def ensure_summary_tables(engine: Engine) -> None:
 
 
 def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: RefreshPolicy = RefreshPolicy(),
-                      backfill: bool = False, read: Engine | None = None) -> RefreshReport:
-    """One refresh cycle on the write engine; returns what it did. On SQLite the day's answers are
-    aggregated on `read` (a read-only engine on the same file; one is opened when not given), because
-    every transaction of the write engine takes SQLite's single write lock."""
+                      backfill: bool = False) -> RefreshReport:
+    """One refresh cycle on the write engine; returns what it did."""
     started = time.perf_counter()
     now = naive_utc(now or datetime.now(UTC))
     ensure_summary_tables(engine)
@@ -155,37 +182,32 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
         conn.rollback()
     _forget_unknown_failures(engine)
     report = RefreshReport()
-    reader = read
-    if engine.dialect.name == "sqlite" and reader is None and due:
-        reader = read_engine(engine.url.render_as_string(hide_password=False))
     for day in due:
         t = time.perf_counter()
-        if engine.dialect.name == "sqlite":
-            # SQLite has one writer at a time: aggregate first, hold the write lock only to store
-            with reader.connect() as conn:
-                answers, failures = day_answers(conn, day)
-            with engine.begin() as conn:
-                if day not in due_days(conn, now, policy, backfill=backfill, only=day):
-                    continue
-                report.rows += store_day(conn, day, now, answers, failures)
-        else:
-            with engine.begin() as conn:
-                if not _lock_day(conn, day):
-                    report.skipped_locked.append(day)
-                    continue
-                if day not in due_days(conn, now, policy, backfill=backfill, only=day):
-                    continue  # another replica wrote it while we waited
-                answers, failures = day_answers(conn, day)
-                report.rows += store_day(conn, day, now, answers, failures)
+        with engine.begin() as conn:
+            if not _lock_day(conn, day):
+                report.skipped_locked.append(day)
+                continue
+            if day not in due_days(conn, now, policy, backfill=backfill, only=day):
+                continue  # another replica wrote it while we waited
+            _tune_session(conn)
+            hours = day >= midnight(now) - policy.hour_days * DAY
+            rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours)
+        report.rows += rows
         report.failures += failures
         report.refreshed.append(day)
         report.day_seconds[day] = time.perf_counter() - t
-    if reader is not None and read is None:
-        reader.dispose()
+    drop_old_hours(engine, midnight(now) - policy.hour_days * DAY)
     if backfill and len(report.refreshed) > 1:
         analyze_summary_tables(engine)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _tune_session(conn: Connection) -> None:
+    """On PostgreSQL, room for the day's sorts and hashes in memory (this transaction only)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL work_mem = '{REFRESH_WORK_MEM}'"))  # a constant of ours, not input
 
 
 def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
@@ -271,60 +293,296 @@ def _lock_day(conn: Connection, day: datetime) -> bool:
                              {"ns": LOCK_NAMESPACE, "day": number}).scalar())
 
 
-Answers = list[tuple[QuerySpec, str, pd.DataFrame, pd.DataFrame]]  # spec, variant, day answer, hour answers
-
-
-def day_answers(conn: Connection, day: datetime) -> tuple[Answers, list[Failure]]:
-    """Every summarised query and variant's answers for the day (reads only), each on its own: a query
-    that raises is a Failure (its error class), and the others still answer. On PostgreSQL each runs in
-    a SAVEPOINT, so a refused statement does not abort the day's transaction."""
-    answers: Answers = []
+def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str, float] | None = None, *,
+              hours: bool = True) -> tuple[int, list[Failure]]:
+    """Replace the day's stored answers of every summarised query and variant, each on its own in a
+    SAVEPOINT: a query that raises is a Failure (its error class), its stored answer for the day is
+    removed (it is read raw, never stale), and the others still store. `hours`: store the hour answers
+    too (recent days). The caller owns the transaction. Returns the rows stored and the failures."""
+    written = 0
+    stored: set[str] = set()
     failures: list[Failure] = []
+    sources = day_sources(conn, day)
     for spec in summarised_specs():
+        with_hours = hours and spec.summary.hourly
+        hours_of: dict[str, Mapping[str, object]] = {}  # the query's variants stored with hours this day
         for variant, options in spec.summary.stored_variants(spec.raw).items():
-            savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
+            savepoint = conn.begin_nested()
+            began = time.perf_counter()
             try:
-                daily, hourly = answers_for_day(conn, spec, day, options)
+                _forget(conn, spec.name, variant, day)
+                same = next((v for v, o in hours_of.items() if _same_series(spec.summary, o, options)), None)
+                hour_rows, day_rows = store_answers(conn, spec, variant, options, day, hours=with_hours,
+                                                    sources=sources, hours_from=same)
+                conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
+                                                        rows=day_rows))
+                if with_hours:
+                    conn.execute(insert(summary_hours).values(query=spec.name, variant=variant, day=day))
             except Exception as exc:  # noqa: BLE001 - any failure of one query is isolated and recorded
-                if savepoint is not None:
-                    savepoint.rollback()
+                savepoint.rollback()
                 failures.append(Failure(spec.name, variant, day, type(exc).__name__))
                 log.warning("summaries: %s %s on %s failed (%s)", spec.name, variant, f"{day:%Y-%m-%d}",
                             type(exc).__name__)
                 continue
-            if savepoint is not None:
-                savepoint.commit()
-            answers.append((spec, variant, daily, hourly))
-    return answers, failures
-
-
-def store_day(conn: Connection, day: datetime, now: datetime, answers: Answers,
-              failures: list[Failure] = ()) -> int:
-    """Replace the day's stored answers and failure records; the caller owns the transaction. A failed
-    query's stored answer for the day is removed (it is read raw, never stale). Returns the rows stored."""
-    written = 0
-    for spec, variant, daily, hourly in answers:
-        _forget(conn, spec.name, variant, day)
-        rows = [*_records(daily, variant, DAY_GRAIN, day), *_records(hourly, variant, HOUR_GRAIN, None)]
-        _insert_rows(conn, cells_table(spec.name), rows)
-        written += len(rows)
-        conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
-                                                rows=len(daily)))
+            savepoint.commit()
+            if with_hours:
+                hours_of[variant] = options
+            if seconds is not None:
+                key = f"{spec.name} {variant}".rstrip()
+                seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - began
+            stored.add(spec.name)
+            written += hour_rows + day_rows
     c = summary_failure.c
-    conn.execute(delete(summary_failure).where(c.day == day, c.query.in_({spec.name for spec, *_ in answers})))
+    conn.execute(delete(summary_failure).where(c.day == day, c.query.in_(stored)))
     for failure in failures:
         _forget(conn, failure.query, failure.variant, day)
     for name, error_class in sorted({(f.query, f.error_class) for f in failures}):
         conn.execute(delete(summary_failure).where(c.day == day, c.query == name))
         conn.execute(insert(summary_failure).values(query=name, day=day, errorClass=error_class, failedAt=now))
-    return written
+    return written, failures
+
+
+class DaySources:
+    """The day's AIDraft rows and their Lead rows, read once per day into temporary tables (PostgreSQL)
+    that every statement of the day reads instead of the upstream tables.
+
+    Every drafts query joins AIDraft to Lead for the workspace; run one by one, each statement hashed
+    the whole of Lead (a seq scan per statement, growing with Lead) for one day of drafts. The day's
+    drafts are those evaluated or revised in the day (every summarised drafts query windows one of the
+    two, over the day, so none of its rows is left out); the leads are those the day's drafts,
+    appointments and follow-up tasks point to. Only the columns the statements read are copied. The
+    tables are dropped at the end of the day's transaction. On SQLite (the demo) nothing is copied.
+    """
+
+    def __init__(self, conn: Connection, day: datetime, statements: Iterable[Select]):
+        self.swap: dict[Table, Table] = {}
+        if conn.dialect.name != "postgresql":
+            return
+        used: dict[Table, set[str]] = {up.ai_draft: {"id", "leadId"}, up.lead: {"id"}}
+        for stmt in statements:
+            for element in visitors.iterate(stmt):
+                if isinstance(element, Column) and element.table in used:
+                    used[element.table].add(element.name)
+        end = day + DAY
+        d, lead = up.ai_draft.c, up.lead.c
+        drafts = select(*(up.ai_draft.c[name] for name in sorted(used[up.ai_draft]))).where(
+            or_(and_(d.autoSendEvaluatedAt >= day, d.autoSendEvaluatedAt < end),
+                and_(d.autoSendRevisionAttemptedAt >= day, d.autoSendRevisionAttemptedAt < end)))
+        day_drafts = self._copy(conn, "cw_day_draft", up.ai_draft, sorted(used[up.ai_draft]), drafts)
+        pointed = union(
+            select(day_drafts.c.leadId),
+            select(up.appointment.c.leadId).where(up.appointment.c.createdAt >= day, up.appointment.c.createdAt < end),
+            select(up.follow_up_task.c.leadId).where(up.follow_up_task.c.createdAt >= day,
+                                                     up.follow_up_task.c.createdAt < end))
+        leads = select(*(lead[name] for name in sorted(used[up.lead]))).where(lead.id.in_(pointed))
+        self._copy(conn, "cw_day_lead", up.lead, sorted(used[up.lead]), leads)
+
+    def _copy(self, conn: Connection, name: str, source: Table, columns: list[str], rows: Select) -> Table:
+        compiled = rows.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        # our own table name and a compiled statement whose values are all bound parameters
+        conn.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ON COMMIT DROP AS {compiled}', compiled.params)
+        conn.exec_driver_sql(f'ANALYZE "{name}"')
+        copy = Table(name, MetaData(), *(Column(column, source.c[column].type) for column in columns))
+        self.swap[source] = copy
+        return copy
+
+    def apply(self, stmt: Select) -> Select:
+        """The statement reading the day's copies instead of the upstream tables."""
+        if not self.swap:
+            return stmt
+
+        def replace(element):
+            if isinstance(element, Table) and element in self.swap:
+                return self.swap[element]
+            if isinstance(element, Column) and element.table in self.swap:
+                return self.swap[element.table].c[element.name]
+            return None
+
+        return visitors.replacement_traverse(stmt, {}, replace)
+
+
+def _same_series(summary: Summary, stored: Mapping[str, object], options: Mapping[str, object]) -> bool:
+    """Whether the hour answers of `options` follow from those of `stored`, another variant of a time
+    series that differs only in a bucket of whole hours: an hour row's `bucket` (the start of the
+    bucket of the query's time column) is then the bucket of its hour, and nothing else changes."""
+    if not (summary.hourly and summary.in_sql and summary.columns.get("bucket") is Kind.TIME):
+        return False
+    seconds = (stored.get("bucket_seconds"), options.get("bucket_seconds"))
+    rest = {k: v for k, v in stored.items() if k != "bucket_seconds"}
+    return (all(isinstance(n, int) and n % HOUR_GRAIN == 0 for n in seconds)
+            and rest == {k: v for k, v in options.items() if k != "bucket_seconds"})
+
+
+def store_answers(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object],
+                  day: datetime, *, hours: bool = True, sources: DaySources | None = None,
+                  hours_from: str | None = None) -> tuple[int, int]:
+    """Store the query's answers for the day: its hour answers (`INSERT ... SELECT` of its own statement
+    grouped by hour, or, with `hours_from`, copied from that variant's hour rows with the bucket
+    recomputed: see `_same_series`), then the day's answer summed from them in SQL; without `hours`
+    (or for a query that keeps none) the day's answer directly. Returns (hour rows, day rows)."""
+    summary = spec.summary
+    table = cells_table(spec.name)
+    window = Window(day, day + DAY)
+    hours = hours and summary.hourly
+    if not summary.in_sql:
+        return _store_through_python(conn, spec, variant, options, day, hours=hours)
+    stmt = query_statement(conn, spec, window, options)
+    adapt = sources.apply if sources is not None else (lambda statement: statement)
+    if not hours:
+        answer = adapt(stmt).subquery("answer")
+        return 0, _insert_from(conn, spec, variant, DAY_GRAIN, literal(day, table.c.slot.type), answer)
+    t = table.c
+    if hours_from is not None:
+        names = [name for name in summary.stored_columns if name != "bucket"]
+        copied = (select(literal(variant), literal(HOUR_GRAIN), t.slot,
+                         stored_time(time_bucket(t.slot, int(options["bucket_seconds"]))), *(t[n] for n in names))
+                  .where(t.variant == hours_from, t.grain == HOUR_GRAIN, t.slot >= day, t.slot < day + DAY))
+        hour_rows = _inserted(conn, insert(table).from_select(["variant", "grain", "slot", "bucket", *names], copied))
+    else:
+        answer = adapt(slot_grouped(stmt, summary.time, HOUR_GRAIN)).subquery("answer")
+        hour_rows = _insert_from(conn, spec, variant, HOUR_GRAIN, stored_time(answer.c.slot), answer)
+    keys = [t[name] for name in summary.stored_keys]
+    sums = [func.sum(t[name]) for name in summary.measures]
+    by_key = (select(literal(variant), literal(DAY_GRAIN), literal(day, t.slot.type), *keys, *sums)
+              .where(t.variant == variant, t.grain == HOUR_GRAIN, t.slot >= day, t.slot < day + DAY)
+              .group_by(*(keys or [t.variant])))
+    order = ["variant", "grain", "slot", *summary.stored_keys, *summary.measures]
+    day_rows = _inserted(conn, insert(table).from_select(order, by_key))
+    return hour_rows, day_rows
+
+
+def _insert_from(conn: Connection, spec: QuerySpec, variant: str, grain: int, slot: ColumnElement,
+                 answer: Subquery) -> int:
+    """INSERT INTO the query's table (variant, grain, slot, its stored columns) SELECT ... FROM answer."""
+    summary = spec.summary
+    names = summary.stored_columns
+    values = [stored_time(answer.c[name]) if summary.columns[name] is Kind.TIME else answer.c[name]
+              for name in names]
+    source = select(literal(variant), literal(grain), slot, *values)
+    return _inserted(conn, insert(cells_table(spec.name)).from_select(["variant", "grain", "slot", *names], source))
+
+
+def _inserted(conn: Connection, stmt: Executable) -> int:
+    """Run an INSERT ... SELECT and return how many rows it inserted (SQLAlchemy keeps the count of an
+    INSERT only when asked)."""
+    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def day_sources(conn: Connection, day: datetime) -> DaySources | None:
+    """The day's copies of AIDraft and Lead (None when they cannot be made: every statement then reads
+    the upstream tables, as correct and slower)."""
+    window = Window(day, day + DAY)
+    statements = []
+    for spec in summarised_specs():
+        for options in spec.summary.stored_variants(spec.raw).values():
+            if spec.summary.in_sql:
+                try:
+                    statements.append(query_statement(conn, spec, window, options))
+                except Exception:  # noqa: BLE001, S112 - that query fails on its own turn, recorded there
+                    continue
+    savepoint = conn.begin_nested()
+    try:
+        sources = DaySources(conn, day, statements)
+    except Exception as exc:  # noqa: BLE001 - a refused copy must not stop the day
+        savepoint.rollback()
+        log.warning("summaries: the day's copies of AIDraft and Lead failed (%s); reading the tables",
+                    type(exc).__name__)
+        return None
+    savepoint.commit()
+    return sources
+
+
+class _Captured(Exception):  # noqa: N818 - a control-flow signal, not an error
+    def __init__(self, stmt: Executable):
+        super().__init__("statement captured")
+        self.stmt = stmt
+
+
+class StatementOf:
+    """A connection stand-in that captures the first statement a query reads through read_frame and
+    stops the query there (its pandas steps never run); everything else is the wrapped connection's."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+    def shape_statement(self, stmt: Executable) -> Executable:
+        raise _Captured(stmt)
+
+
+def query_statement(conn: Connection, spec: QuerySpec, f: Window, options: Mapping[str, object]) -> Select:
+    """The SELECT the query runs for the window, unordered; its columns must be the stored ones."""
+    try:
+        spec.raw(StatementOf(conn), f, **options)
+    except _Captured as captured:
+        stmt = captured.stmt
+    else:
+        raise TypeError(f"{spec.name} read no statement through read_frame")
+    if not isinstance(stmt, Select):
+        raise TypeError(f"{spec.name} does not read a SELECT")
+    got, expected = list(stmt.selected_columns.keys()), spec.summary.stored_columns
+    if sorted(got) != sorted(expected):
+        raise ValueError(f"{spec.name} selects {got}, its summary stores {expected}: declare the others derived")
+    return stmt.order_by(None)
+
+
+class stored_time(FunctionElement):  # noqa: N801 - reads like the SQL it compiles to
+    """A timestamp as the summary tables store it: as is on PostgreSQL; on SQLite the text SQLAlchemy
+    writes and compares ('YYYY-MM-DD HH:MM:SS.ffffff'), so a slot written by SQL sorts with bound values."""
+
+    type = DateTime()
+    inherit_cache = True
+    name = "stored_time"
+
+
+@compiles(stored_time)
+def _stored_time_default(element, compiler, **kw):
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(stored_time, "sqlite")
+def _stored_time_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {compiler.process(list(element.clauses)[0], **kw)})"
+
+
+def _store_through_python(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object],
+                          day: datetime, *, hours: bool) -> tuple[int, int]:
+    """The answers of a query whose pandas step must run before storing, through Python rows."""
+    if hours:
+        daily, hourly = answers_for_day(conn, spec, day, dict(options))
+    else:
+        daily, hourly = spec.raw(conn, Window(day, day + DAY), **options), pd.DataFrame()
+    table = cells_table(spec.name)
+    days = list(_records(daily, variant, DAY_GRAIN, day))
+    hours = list(_records(hourly, variant, HOUR_GRAIN, None))
+    _insert_rows(conn, table, [*days, *hours])
+    return len(hours), len(days)
 
 
 def _forget(conn: Connection, name: str, variant: str, day: datetime) -> None:
     table = cells_table(name)
     conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day, table.c.slot < day + DAY))
-    conn.execute(delete(summary_day).where(summary_day.c.query == name, summary_day.c.variant == variant,
-                                           summary_day.c.day == day))
+    for marks in (summary_day, summary_hours):
+        conn.execute(delete(marks).where(marks.c.query == name, marks.c.variant == variant, marks.c.day == day))
+
+
+def drop_old_hours(engine: Engine, before: datetime) -> None:
+    """Delete the hour answers of days before `before` (they aged out of `hour_days`): the day rows stay,
+    and a window starting inside such a day reads that part raw. One indexed delete per (query, variant,
+    day) listed in summary_hours, so a cycle with nothing to drop reads one small table."""
+    with engine.begin() as conn:
+        h = summary_hours.c
+        aged = conn.execute(select(h.query, h.variant, h.day).where(h.day < before)).all()
+        known = {spec.name for spec in summarised_specs()}
+        for name, variant, day in aged:
+            if name in known:
+                t = cells_table(name).c
+                conn.execute(delete(cells_table(name)).where(t.variant == variant, t.grain == HOUR_GRAIN,
+                                                             t.slot >= day, t.slot < day + DAY))
+        if aged:
+            conn.execute(delete(summary_hours).where(h.day < before))
 
 
 def _forget_unknown_failures(engine: Engine) -> None:
@@ -344,10 +602,25 @@ def analyze_summary_tables(engine: Engine) -> None:
             conn.execute(text("ANALYZE"))
 
 
+def slot_grouped(stmt: Executable, column: ColumnElement, seconds: int) -> Select:
+    """The statement also grouped by the fixed-size UTC slot of `column`, returned as a last column
+    `slot`: one statement gives a query's answer for each hour of a day."""
+    if not isinstance(stmt, Select):
+        raise TypeError("only a SELECT can be grouped by slot")
+    # the FROM objects named by select_from() and by the columns (get_final_froms() would compile the
+    # statement with the generic compiler, which our dialect constructs do not support)
+    froms = [*stmt._from_obj, *stmt.columns_clause_froms]  # noqa: SLF001 - no public accessor without compiling
+    tables = {table for clause in froms for table in find_tables(clause, include_joins=True)}
+    if getattr(column, "table", None) not in tables:
+        # adding the column would add its table to FROM: a cross join, silently wrong
+        raise ValueError(f"the slot column {column} is not in the statement's FROM")
+    # grouped by the output name: repeating the expression would repeat its bound parameter
+    return stmt.add_columns(time_bucket(column, seconds).label("slot")).group_by(literal_column("slot"))
+
+
 class SlotGrouped:
-    """A connection whose every statement read through queries.frame.read_frame is also grouped by
-    the fixed-size UTC slot of `column`, returned as a last column `slot`: one statement gives a
-    query's answer for each hour of a day, and the query's own code does not change."""
+    """A connection whose every statement read through queries.frame.read_frame is also grouped by the
+    hour (`slot_grouped`): the Python path of a query that declares `in_sql=False`."""
 
     def __init__(self, conn: Connection, column: ColumnElement, seconds: int):
         self.conn, self.column, self.seconds = conn, column, seconds
@@ -356,17 +629,7 @@ class SlotGrouped:
         return getattr(self.conn, name)
 
     def shape_statement(self, stmt: Executable) -> Select:
-        if not isinstance(stmt, Select):
-            raise TypeError("only a SELECT can be grouped by slot")
-        # the FROM objects named by select_from() and by the columns (get_final_froms() would compile the
-        # statement with the generic compiler, which our dialect constructs do not support)
-        froms = [*stmt._from_obj, *stmt.columns_clause_froms]  # noqa: SLF001 - no public accessor without compiling
-        tables = {table for clause in froms for table in find_tables(clause, include_joins=True)}
-        if getattr(self.column, "table", None) not in tables:
-            # adding the column would add its table to FROM: a cross join, silently wrong
-            raise ValueError(f"the slot column {self.column} is not in the statement's FROM")
-        # grouped by the output name: repeating the expression would repeat its bound parameter
-        return stmt.add_columns(time_bucket(self.column, self.seconds).label("slot")).group_by(literal_column("slot"))
+        return slot_grouped(stmt, self.column, self.seconds)
 
 
 def answers_for_day(conn: Connection, spec: QuerySpec, day: datetime,
@@ -431,9 +694,9 @@ class SummaryRefresher(threading.Thread):
     """
 
     def __init__(self, engine: Engine, *, every: float = 60.0, policy: RefreshPolicy = RefreshPolicy(),
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), read: Engine | None = None):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         super().__init__(name="canarywatch-summary-refresh", daemon=True)
-        self.engine, self.every, self.policy, self.clock, self.read = engine, every, policy, clock, read
+        self.engine, self.every, self.policy, self.clock = engine, every, policy, clock
         self.stopped = threading.Event()
         self.last: RefreshReport | None = None
 
@@ -441,8 +704,7 @@ class SummaryRefresher(threading.Thread):
         backfill = True
         while not self.stopped.is_set():
             try:
-                self.last = refresh_summaries(self.engine, now=self.clock(), policy=self.policy, backfill=backfill,
-                                              read=self.read)
+                self.last = refresh_summaries(self.engine, now=self.clock(), policy=self.policy, backfill=backfill)
                 backfill = False
                 log.info("summaries: %s", self.last.line())
                 for line in self.last.failure_lines():  # recorded in summary_failure, shown on every page

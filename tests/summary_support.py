@@ -53,7 +53,9 @@ def broken_drafts(conn, f: Window) -> pd.DataFrame:
         if f.start < day.replace(tzinfo=UTC) + timedelta(days=1) and day.replace(tzinfo=UTC) < f.end:
             if _Breakage.how == "lookup":
                 raise LookupError("'from_the_future' is not among the defined enum values")
-            return read_frame(conn, select(literal_column("no_such_column")).select_from(up.ai_draft))
+            d = up.ai_draft.c  # the stored columns, one of them a column the database does not have
+            return read_frame(conn, select(d.channel.label("channel"), literal_column("no_such_column").label("drafts"))
+                              .where(d.autoSendEvaluatedAt >= naive_utc(f.start)))
     d = up.ai_draft.c
     stmt = (select(d.channel.label("channel"), func.count().label("drafts"))
             .where(d.autoSendEvaluatedAt >= naive_utc(f.start), d.autoSendEvaluatedAt < naive_utc(f.end))

@@ -24,7 +24,7 @@ from canarywatch_cli import main as cli_main
 from db import upstream as up
 from queries import drafts
 from queries.filters import Window
-from summaries.declarations import cells_table, summarised_specs, summary_day
+from summaries.declarations import cells_table, summarised_specs, summary_day, summary_hours
 from summaries.reading import SummaryReader, read_plan, summary_freshness
 from summaries.refresh import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
 from tests.seed import T0
@@ -77,6 +77,10 @@ def test_a_read_plan_takes_stored_days_whole_then_stored_hours_then_raw_pieces()
     inside = read_plan(Window(feb(17, 10, 5), feb(17, 10, 55)), covered, hourly=True)
     assert (inside.days, inside.hours, [(p.start, p.end) for p in inside.raw]) == (
         [], [], [(feb(17, 10, 5), feb(17, 10, 55))])
+    # a stored day whose hours are no longer kept is read raw where the window covers it in part
+    aged = read_plan(Window(feb(15, 18), feb(18, 2, 30)), covered, hourly=True, with_hours=[naive(feb(16))])
+    assert (aged.days, aged.hours) == ([naive(feb(16)), naive(feb(17))], [])
+    assert [(p.start, p.end) for p in aged.raw] == [(feb(15, 18), feb(16)), (feb(18), feb(18, 2, 30))]
 
 
 # -- exact answers -------------------------------------------------------------------------------
@@ -100,6 +104,31 @@ def test_a_mid_day_window_sums_stored_days_and_raw_edges_exactly(db):
     threes = drafts.needs_review_series(SummaryReader(db.conn), Window(feb(16, 2), feb(17, 12)), bucket_seconds=10800)
     assert [(f"{r.bucket:%d %H}", r.workspace, r.evaluated) for r in threes.itertuples()] == [
         ("16 03", "ws-a", 1), ("16 09", "ws-a", 1), ("16 12", "ws-b", 1), ("16 21", "ws-a", 1), ("17 00", "ws-a", 1)]
+
+
+def test_hour_answers_are_kept_for_the_recent_days_only_and_an_older_partial_day_reads_raw(db):
+    plant(db.seed)
+    policy = RefreshPolicy(hour_days=1)  # hours of the last day only
+    refresh_summaries(db.backend.write, now=T0, backfill=True, policy=policy)
+    t, h = cells_table("drafts.needs_review_series").c, summary_hours.c
+
+    def kept(conn) -> tuple[list[datetime], list[datetime]]:
+        hours = conn.execute(select(t.slot).where(t.variant == "bucket_seconds=10800", t.grain == 3600)
+                             .order_by(t.slot)).scalars().all()
+        marked = conn.execute(select(h.day).where(h.query == "drafts.needs_review_series",
+                                                  h.variant == "bucket_seconds=10800")).scalars().all()
+        return hours, marked
+
+    with db.backend.write.connect() as conn:
+        assert kept(conn) == ([naive(feb(17)), naive(feb(17, 13))], [naive(feb(17))])
+    # Feb 16 is stored whole but without its hours: the window's part of it is read raw
+    assert daily_needs_review(db.conn, Window(feb(16, 11), T0)) == [
+        ("02-16", "ws-a", 1, 1), ("02-16", "ws-b", 1, 1), ("02-17", "ws-a", 2, 1), ("02-18", "ws-b", 1, 1)]
+    # a day later Feb 18 is whole and keeps its hours; Feb 17's hours are dropped, its day rows stay
+    refresh_summaries(db.backend.write, now=T0 + timedelta(hours=25), policy=policy)
+    with db.backend.write.connect() as conn:
+        assert kept(conn) == ([naive(feb(18, 11))], [naive(feb(18))])
+    assert_same_as_raw(db.conn, [Window(feb(16, 11), feb(18, 12, 30))])
 
 
 def test_a_late_update_shows_after_the_next_refresh(db):

@@ -30,6 +30,6 @@ def start_summary_refresher() -> SummaryRefresher | None:
     if not refresher_enabled():
         return None
     ctx = app_context()
-    refresher = SummaryRefresher(ctx.write, every=EVERY_SECONDS, read=ctx.read)
+    refresher = SummaryRefresher(ctx.write, every=EVERY_SECONDS)
     refresher.start()
     return refresher
