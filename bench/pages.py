@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 COLUMNS = ("role", "page", "cold_s", "cold_load", "warm_s", "warm_load", "filter_s", "filter_load", "error")
 GRID_COLUMNS = ("role", "page", "scope", "window", "cold_s", "cold_db_s", "cold_load", "warm_s", "warm_db_s",
-                "warm_load", "error")
+                "warm_load", "next_s", "next_db_s", "next_load", "error")
 ROLES = ("super_admin", "operator", "analyst")
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 GOAL_WARM_S, GOAL_FILTER_S, GOAL_QUERIES_S = 1.0, 1.5, 0.3
@@ -196,17 +196,20 @@ def _signed_in(role: str):
     return app
 
 
-def _pages(role: str, wanted: set[str] | None):
+def _pages(role: str, wanted: list[str] | None):
     from auth.roles import Role
     from ui.navigation import PAGES, allowed
 
-    return [spec for spec in PAGES if allowed(spec, frozenset({Role(role)}))
-            and (wanted is None or Path(spec.path).stem in wanted)]
+    specs = [spec for spec in PAGES if allowed(spec, frozenset({Role(role)}))]
+    if wanted is None:
+        return specs
+    by_stem = {Path(spec.path).stem: spec for spec in specs}
+    return [by_stem[stem] for stem in wanted if stem in by_stem]
 
 
 # -- the demo table: every page, cold / warm / 24h -> 7d --------------------------------------------
 
-def measure_role(role: str, reps: int, wanted: set[str] | None = None) -> list[dict]:
+def measure_role(role: str, reps: int, wanted: list[str] | None = None) -> list[dict]:
     from ui.filters import KEY_PRESET
 
     rows = []
@@ -275,9 +278,33 @@ def _set_filters(app, page: str, scope_ws: list[str], window: str, canary_ws: st
     app.selectbox(key=KEY_PRESET).set_value(window)
 
 
-def measure_grid(role: str, reps: int, windows: list[str], scopes: list[str], one: str, wanted: set[str] | None,
-                 profile: str | None) -> list[dict]:
+PINNED: dict[str, datetime] = {}
+
+
+def pin_clock() -> None:
+    """Pages end their windows at ui.filters.now_minute(); the bench pins it so that a warm rerun is warm
+    (a real rerun within the same minute), and moves it on by one minute to time what the next minute
+    costs a page left open (its windows moved on: the edges are read again)."""
+    from ui import filters
+
+    real = filters.now_minute
+    filters.now_minute = lambda: PINNED.get("now") or real()
+
+
+def clear_caches() -> None:
+    """Every cached read (cache_data) and the canary's judged windows (a cache_resource); the engines and
+    the sign-in stay."""
     import streamlit as st
+
+    from ui import canary
+
+    st.cache_data.clear()
+    canary._evaluated.clear()
+
+
+def measure_grid(role: str, reps: int, windows: list[str], scopes: list[str], one: str, wanted: list[str] | None,
+                 profile: str | None, on_row: Callable[[list[dict]], None] = lambda rows: None) -> list[dict]:
+    from ui import filters
 
     rows = []
     app = _signed_in(role)
@@ -294,9 +321,11 @@ def measure_grid(role: str, reps: int, windows: list[str], scopes: list[str], on
                              "window": window if has_window else "–", "error": ""}
                 tag = f"{page}-{row['scope']}-{row['window']}"
                 try:
+                    PINNED.pop("now", None)
+                    PINNED["now"] = filters.now_minute()
                     if has_window or has_scope:
                         _set_filters(app, page, [one] if scope == "one" else [], window, one)
-                    st.cache_data.clear()
+                    clear_caches()
                     cold = measured(app.run, OUT / f"profile-{profile}-{tag}-cold.txt" if profile else None)
                     row["cold_s"], row["cold_db_s"], row["cold_load"] = cold
                     warm = [measured(app.run, OUT / f"profile-{profile}-{tag}-warm.txt" if profile and i == 0
@@ -304,14 +333,20 @@ def measure_grid(role: str, reps: int, windows: list[str], scopes: list[str], on
                     row["warm_s"] = statistics.median(s for s, _, _ in warm)
                     row["warm_db_s"] = statistics.median(d for _, d, _ in warm)
                     row["warm_load"] = statistics.mean(load for _, _, load in warm)
+                    PINNED["now"] += timedelta(minutes=1)
+                    row["next_s"], row["next_db_s"], row["next_load"] = measured(
+                        app.run, OUT / f"profile-{profile}-{tag}-next.txt" if profile else None)
                     if app.exception:
                         row["error"] = str(app.exception[0].message)[:80]
                 except Exception as exc:  # noqa: BLE001 - one page's failure is reported in its row
                     row["error"] = f"{type(exc).__name__}: {str(exc)[:60]}"
                 rows.append(row)
+                on_row(rows)
                 print(f"{role:12} {page:11} {row['scope']:4} {row['window']:4} cold {row.get('cold_s', 0):6.2f} s "
                       f"(db {row.get('cold_db_s', 0):5.2f}, load {row.get('cold_load', 0):4.1f})  warm "
-                      f"{row.get('warm_s', 0):5.2f} s (load {row.get('warm_load', 0):4.1f}) {row['error']}",
+                      f"{row.get('warm_s', 0):5.2f} s (load {row.get('warm_load', 0):4.1f})  next minute "
+                      f"{row.get('next_s', 0):5.2f} s "
+                      f"(db {row.get('next_db_s', 0):5.2f}) {row['error']}",
                       file=sys.stderr, flush=True)
     return rows
 
@@ -324,12 +359,14 @@ def grid_markdown(rows: list[dict], header: str) -> str:
         return f"{row[key]:.2f}{mark} (load {row[load]:.1f})"
 
     lines = [header, "",
-             "| role | page | scope | window | warm s (goal < 1) | cold s | cold: db s (goal < 0.3) | error |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| role | page | scope | window | warm s (goal < 1) | cold s | cold: db s (goal < 0.3) "
+             "| next minute s | next minute: db s | error |", "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['role']} | {row['page']} | {row['scope']} | {row['window']} "
                      f"| {cell(row, 'warm_s', GOAL_WARM_S, 'warm_load')} | {cell(row, 'cold_s', None, 'cold_load')} "
-                     f"| {cell(row, 'cold_db_s', GOAL_QUERIES_S, 'cold_load')} | {row['error']} |")
+                     f"| {cell(row, 'cold_db_s', GOAL_QUERIES_S, 'cold_load')} "
+                     f"| {cell(row, 'next_s', None, 'next_load')} "
+                     f"| {cell(row, 'next_db_s', None, 'next_load')} | {row['error']} |")
     return "\n".join(lines)
 
 
@@ -377,9 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or args.db or (url.rsplit("/", 1)[-1] if url else "demo")
     grid = args.grid or bool(args.db)
     roles = (args.roles or ("super_admin" if grid else ",".join(ROLES))).split(",")
-    wanted = set(args.pages.split(",")) if args.pages else None
+    wanted = args.pages.split(",") if args.pages else None
     _environment(url)
     CLOCK.install()
+    if grid:
+        pin_clock()
     _profile_script_thread()
     OUT.mkdir(parents=True, exist_ok=True)
     _wait_for_demo()
@@ -389,21 +428,31 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.db or url or 'embedded demo'}, {os.cpu_count()} CPUs, load average (1 min) beside each "
               f"figure; {started:%Y-%m-%d %H:%M} UTC. Reproduce: `python -m bench.pages "
               f"{' '.join(argv if argv is not None else sys.argv[1:])}`. {refreshed}")
+
+    def save(rows: list[dict], columns: tuple[str, ...], table: str) -> None:
+        with (OUT / f"pages-{name}.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        (OUT / f"pages-{name}.md").write_text(table + "\n")
+
     if grid:
         one = largest_workspace(url)
         header += f" One workspace = the largest ({one}); cold = every cache emptied, then the run."
-        rows = [row for role in roles for row in measure_grid(role, args.reps, args.windows.split(","),
-                                                              args.scopes.split(","), one, wanted,
-                                                              name if args.profile else None)]
-        columns, table = GRID_COLUMNS, grid_markdown(rows, header)
+        done: list[dict] = []
+
+        def keep(rows: list[dict]) -> None:  # a long run keeps what it has measured so far
+            save(done + rows, GRID_COLUMNS, grid_markdown(done + rows, header))
+
+        for role in roles:
+            done += measure_grid(role, args.reps, args.windows.split(","), args.scopes.split(","), one, wanted,
+                                 name if args.profile else None, keep)
+        rows, table = done, grid_markdown(done, header)
+        save(rows, GRID_COLUMNS, table)
     else:
         rows = [row for role in roles for row in measure_role(role, args.reps, wanted)]
-        columns, table = COLUMNS, markdown(rows, header)
-    with (OUT / f"pages-{name}.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    (OUT / f"pages-{name}.md").write_text(table + "\n")
+        table = markdown(rows, header)
+        save(rows, COLUMNS, table)
     print(table)
     return 0
 
