@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import weakref
 import zipfile
 from datetime import datetime, timedelta
 
@@ -34,23 +35,41 @@ def rules():
     return load_rules()
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Evaluating the canary window…")
-def _gather(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None,
-            exclude: tuple[str, ...] = ()) -> CanaryInputs:
+@st.cache_resource(ttl=TTL_SECONDS, max_entries=64, show_spinner="Evaluating the canary window…")
+def _evaluated(workspaces: tuple[str, ...], split: datetime, end: datetime, channel: str | None,
+               exclude: tuple[str, ...], field: str | None, sequential: bool, parse_key: str | None,
+               _parse: LogParse | None) -> tuple[CanaryInputs, Evaluation, Packet]:
+    """Gathered and judged once per window, field and log export, shared by every run and session in the
+    ttl: the active-canary table, the chosen canary's evaluation and the watch status judge the same
+    window, and a page rerun (a widget, the next refresh in the same minute) judges nothing again.
+
+    A cache_resource (no copy per read: nothing downstream mutates the inputs or the verdict). The side
+    queries read the raw rows, as `canarywatch check` and `canarywatch watch` do: the page's verdict and
+    evidence packet are theirs to the last bit (summed stored parts agree on counts but float sums only to
+    the last few bits, and a SummaryReader is no Connection for the queries that inspect the schema)."""
     with app_context().read.connect() as conn:
-        return gather(conn, CanarySpec(workspaces, split, end, channel, exclude))
+        inputs = gather(conn, CanarySpec(workspaces, split, end, channel, exclude))
+    evaluation, packet = judge(inputs, rules(), parse=_parse, field=field, sequential=sequential)
+    return inputs, evaluation, packet
+
+
+#: LogParse -> the sha256 of the export it was parsed from (the cache key of its evaluations)
+_PARSE_KEYS: weakref.WeakKeyDictionary[LogParse, str] = weakref.WeakKeyDictionary()
 
 
 def evaluate(spec: CanarySpec, parse: LogParse | None = None, *, field: str | None = None,
              sequential: bool = False) -> tuple[CanaryInputs, Evaluation, Packet]:
     """`sequential`: always-valid intervals for a page that re-evaluates (the canary watch); the
     fixed-horizon tests for a one-off pre/post compare."""
+    key = None if parse is None else _PARSE_KEYS.get(parse)
+    args = (spec.workspaces, spec.split, spec.end, spec.channel, tuple(sorted(spec.exclude)), field, sequential,
+            key, parse)
     try:
-        inputs = _gather(spec.workspaces, spec.split, spec.end, spec.channel, tuple(sorted(spec.exclude)))
+        if parse is not None and key is None:  # a parse log_parse did not make: nothing to key it by
+            return _evaluated.__wrapped__(*args)
+        return _evaluated(*args)
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The canary data could not be read ({type(exc).__name__}).") from None
-    evaluation, packet = judge(inputs, rules(), parse=parse, field=field, sequential=sequential)
-    return inputs, evaluation, packet
 
 
 def watched_field(inputs: CanaryInputs, field: str | None) -> tuple[str | None, tuple[str, ...]]:
@@ -149,8 +168,10 @@ def log_parse(upload) -> LogParse | None:
     if upload.size > LOG_LIMIT_MB * 1024 * 1024:
         st.warning(f"Log export not used: {upload.size / 1024 / 1024:.0f} MB is over the {LOG_LIMIT_MB} MB limit.")
         return None
-    parse = _parsed(_content_hash(upload), upload.getvalue())
+    content_hash = _content_hash(upload)
+    parse = _parsed(content_hash, upload.getvalue())
     if isinstance(parse, str):
         st.warning(parse)
         return None
+    _PARSE_KEYS[parse] = content_hash
     return parse

@@ -188,19 +188,30 @@ def _charted_limits(evaluation: Evaluation) -> dict[str, list[float]]:
     return limits
 
 
+def _trajectory_chart(inputs: CanaryInputs, signal: str, limits: tuple[float, ...]) -> go.Figure | None:
+    """The signal's trajectory chart, built once per gathered inputs (ui.canary shares one CanaryInputs per
+    window across reruns and sessions, so a rerun draws the same figure without recomputing it); None
+    without points. Kept on the inputs object itself: it lives exactly as long as the data it shows."""
+    memo = inputs.__dict__.setdefault("_trajectory_charts", {})
+    if (signal, limits) not in memo:
+        points = did_trajectory(inputs.frames, signal, split=inputs.spec.split, end=inputs.spec.end,
+                                bucket_seconds=inputs.bucket_seconds)
+        scale, unit = (1, "confidence") if signal in MEAN_FRAMES else (100, "pts")
+        memo[(signal, limits)] = None if points.empty else trajectory_figure(
+            points, title=f"{signal}: DiD delta as the watch went on", threshold=list(limits),
+            split=inputs.spec.split, scale=scale, unit=unit)
+    return memo[(signal, limits)]
+
+
 def trajectories(evaluation: Evaluation, inputs: CanaryInputs) -> None:
     """One chart per deciding rate or mean signal with data: how its delta and interval moved as the
     watch went on, with its rollback limit(s) and the split."""
     shown = 0
     for signal, limits in _charted_limits(evaluation).items():
-        points = did_trajectory(inputs.frames, signal, split=inputs.spec.split, end=inputs.spec.end,
-                                bucket_seconds=inputs.bucket_seconds)
-        if points.empty:
+        figure = _trajectory_chart(inputs, signal, tuple(limits))
+        if figure is None:
             continue
-        scale, unit = (1, "confidence") if signal in MEAN_FRAMES else (100, "pts")
-        st.plotly_chart(trajectory_figure(points, title=f"{signal}: DiD delta as the watch went on",
-                                          threshold=limits, split=inputs.spec.split, scale=scale, unit=unit),
-                        width="stretch", key=f"cw_traj_{signal}")
+        st.plotly_chart(figure, width="stretch", key=f"cw_traj_{signal}")
         shown += 1
     if shown:
         st.caption("Each point: the canary's [split, t) against its mirrored baseline, minus the control's change, "

@@ -7,7 +7,7 @@ person can act on; the page shows it and the other pages keep working.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from queries.filters import Window
 from queries.registry import REGISTRY, spec_of
-from summaries.reading import Freshness, summary_reader
+from summaries.reading import Freshness, combine, summary_reader
 from summaries.reading import summary_freshness as read_summary_freshness
 from ui.context import app_context
 
@@ -27,14 +27,48 @@ class DataUnavailable(RuntimeError):
     """The data could not be read; the message is safe to show (no SQL, no values)."""
 
 
+#: how long the whole hours inside a window are kept (a summarised query's answer for hours already over);
+#: the summaries of the recent days are refreshed as often (summaries.refresh.RefreshPolicy.recent_every)
+HOURS_TTL_SECONDS = 300
+
+
+def _read(name: str, window: Window, options: dict[str, object]) -> pd.DataFrame:
+    spec = REGISTRY[name]
+    with summary_reader(app_context().read) as reader:  # stored days plus raw edges for summarised queries
+        return spec.func(reader if spec.summary is not None else reader.conn, window, **options)
+
+
+@st.cache_data(ttl=HOURS_TTL_SECONDS, show_spinner=False, max_entries=512)
+def _whole_hours(name: str, start: datetime, end: datetime, workspaces: tuple[str, ...], channel: str | None,
+                 options: tuple[tuple[str, object], ...]) -> tuple[pd.DataFrame, datetime]:
+    return _read(name, Window(start, end, workspaces, channel), dict(options)), datetime.now(UTC)
+
+
+def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The first and last whole hour boundaries inside [start, end) (first >= last: no whole hour)."""
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if first < start:
+        first += timedelta(hours=1)
+    return first, end.replace(minute=0, second=0, microsecond=0)
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=512)
 def _run(name: str, start: datetime, end: datetime, workspaces: tuple[str, ...], channel: str | None,
          options: tuple[tuple[str, object], ...]) -> tuple[pd.DataFrame, datetime]:
+    """A summarised query (its answers for adjacent windows add up) is read as three parts: the whole hours
+    inside the window, kept for HOURS_TTL_SECONDS (a window that ends "now" moves every minute, its whole
+    hours only every hour), and the partial hours at its two edges, read again each minute. Summed per key
+    as the SummaryReader sums its own parts; the time grain is the whole window's. Other queries whole."""
     window = Window(start, end, workspaces, channel)
     spec = REGISTRY[name]
-    with summary_reader(app_context().read) as reader:  # stored days plus raw edges for summarised queries
-        conn = reader if spec.summary is not None else reader.conn
-        return spec.func(conn, window, **dict(options)), datetime.now(UTC)
+    first, last = whole_hours(window.start, window.end)
+    if spec.summary is None or first >= last:
+        return _read(name, window, dict(options)), datetime.now(UTC)
+    bound = spec.summary.bind(spec.raw, window, dict(options))
+    middle, fetched_at = _whole_hours(name, first, last, workspaces, channel, tuple(sorted(bound.items())))
+    parts = [_read(name, Window(a, b, workspaces, channel), bound)
+             for a, b in ((window.start, first), (last, window.end)) if a < b]
+    return combine([middle, *parts], spec.summary), fetched_at
 
 
 def cached(func: Callable[..., pd.DataFrame], f: Window, **options: object) -> pd.DataFrame:
@@ -85,6 +119,7 @@ def start_run() -> None:
 def refresh() -> None:
     """Forget every cached result so the next read goes to the database."""
     _run.clear()
+    _whole_hours.clear()
     summary_freshness.clear()
 
 

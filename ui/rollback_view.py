@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from analysis.evidence import Packet, with_files
 from analysis.rollback import RollbackVerdict, engaged_switch
 from queries.canary import CanarySpec
+from queries.offload_snapshot import snapshot_window
 from rollout.killswitch import EnvFileError, read_kill_switches
 from services import rollback
 from services.evidence import recovery_entry, snapshot_entry
@@ -44,10 +45,13 @@ def check(workspace: str, field: str, end: datetime, at: datetime | None = None,
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _snapshot(workspaces: tuple[str, ...], split: datetime, end: datetime):
+def _snapshot(workspaces: tuple[str, ...], split: datetime, until: datetime, _end: datetime):
+    """Keyed by the split, not by the live end: the snapshot is [split, split + 30 min) whatever the end, so a
+    canary re-evaluated every minute reads it once (`until`, the end capped at split + 30 min, keeps a snapshot
+    still being written re-read each minute)."""
     try:
         with app_context().read.connect() as conn:
-            return snapshot_entry(conn, CanarySpec(workspaces, split, end), rules())
+            return snapshot_entry(conn, CanarySpec(workspaces, split, _end), rules())
     except SQLAlchemyError as exc:
         raise DataUnavailable(f"The offload snapshot could not be read ({type(exc).__name__}).") from None
 
@@ -55,7 +59,7 @@ def _snapshot(workspaces: tuple[str, ...], split: datetime, end: datetime):
 def full_packet(spec: CanarySpec, packet: Packet, recovery: RollbackVerdict | None) -> Packet:
     """The page's packet as `canarywatch check --out` writes it: plus the offload snapshot at the split, the
     rollback check when there is one, and the manifest of them all."""
-    extra = [_snapshot(spec.workspaces, spec.split, spec.end)]
+    extra = [_snapshot(spec.workspaces, spec.split, min(spec.end, snapshot_window(spec.split).end), spec.end)]
     if recovery is not None:
         extra.append(recovery_entry(recovery))
     return with_files(packet, extra)
