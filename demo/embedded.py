@@ -215,5 +215,15 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
+
+def __getattr__(name: str) -> object:
+    """`demo.embedded.demo_info` as before, imported on first use (the app's first run does without it)."""
+    if name == "demo_info":
+        from db.state import demo_info
+
+        return demo_info
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
