@@ -162,17 +162,18 @@ def sign_in(*, demo: bool, write_engine: Engine) -> User | None:
 
     A visitor with no session cookie gets the form before anything that waits (issue 13: within 3 s of
     health on a fresh demo): the library's `login()` only sleeps `login_sleep_time` when there is no
-    cookie to sign in from, so it is not called; the sign-in state store (migrations on first use) and
-    the library's cookie component are made after the form is drawn, ready for the submit.
+    cookie to sign in from, so it is not called; the sign-in state store (migrations on first use) is
+    made after the form is drawn, ready for the submit. The library's object (its cookie component) stays
+    first: made after the form, its component's rerun left the form without a cookie written.
     """
     try:
         settings = _settings(demo)
     except CredentialsError as exc:
         st.error(f"canarywatch will not start: {exc}.", icon=":material/gpp_bad:")
         st.stop()
+    authenticator = _authenticator(settings)  # first, as the library expects: its cookie component
     if not st.session_state.get("authentication_status") and not st.context.cookies.get(settings.cookie_name):
-        return _login_form(settings, write_engine)
-    authenticator = _authenticator(settings)
+        return _login_form(settings, write_engine, authenticator)
     store = _store(write_engine)
     if st.session_state.get("authentication_status"):
         _end_if_revoked(authenticator, store, settings.cookie_name)
@@ -305,10 +306,8 @@ def _sidebar_account(authenticator: stauth.Authenticate, user: User, settings: A
                              callback=lambda _details: _on_logout(store, user.username))
 
 
-def _login_form(settings: AuthSettings, write_engine: Engine,
-                authenticator: stauth.Authenticate | None = None) -> User | None:
-    """Draw the form; on a submit, throttle and check it. `authenticator` is made here when not given,
-    after the form is drawn (so the form does not wait for it)."""
+def _login_form(settings: AuthSettings, write_engine: Engine, authenticator: stauth.Authenticate) -> User | None:
+    """Draw the form; on a submit, throttle and check it."""
     slot = st.empty()
     box = slot.container()
     with box:
@@ -320,9 +319,7 @@ def _login_form(settings: AuthSettings, write_engine: Engine,
             username = st.text_input("Username", autocomplete="username", max_chars=100)
             password = st.text_input("Password", type="password", autocomplete="current-password", max_chars=200)
             submitted = st.form_submit_button("Login")
-    # Made on every run, outside the login slot: its cookie component must be loaded (and its one
-    # rerun spent) before a submit, and the component drawn on the run that sets the cookie.
-    authenticator = authenticator or _authenticator(settings)
+    # the sign-in state store (migrations on its first use) after the form: the form does not wait for it
     store = _store(write_engine)
     with box:  # errors under the form
         if not submitted:
