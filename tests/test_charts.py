@@ -73,6 +73,7 @@ def test_histograms_group_few_categories_side_by_side_and_draw_many_as_lines():
     assert all(t.opacity is None for t in two.data)
     assert [(a.x, a.text) for a in two.layout.annotations] == [(0.72, "thresholds 0.7, 0.72")]  # one label
     assert len([s for s in two.layout.shapes if s.line.dash == "dash"]) == 2  # both lines drawn
+    assert list(two.layout.xaxis.range) == [0.0, 1.0]  # the last bucket, 0.9-1.0, is drawn whole
     five = charts.histogram(hist(5), x="lower", y="drafts", width=0.1, color="side", title="h")
     assert {t.type for t in five.data} == {"scatter"} and len(five.data) == 5
 
