@@ -311,7 +311,7 @@ def histogram(frame: pd.DataFrame, *, x: str, y: str, title: str, width: float, 
     edges = (float(frame[x].min()), float(frame[x].max()) + width) if len(frame) else (0.0, 1.0)
     _thresholds(fig, thresholds, span=edges)
     # the whole of the first and last buckets (and every threshold): autorange stopped at the last centre
-    shown = [min(edges[0], *thresholds), max(edges[1], *thresholds)]
+    shown = [min([edges[0], *thresholds]), max([edges[1], *thresholds])]
     fig.update_xaxes(title_text=plotly_text(x_title), range=shown)
     return _finish(fig, title, y_title=y_title)
 
