@@ -83,15 +83,15 @@ def test_buckets_below_the_minimum_volume_are_faded_and_the_minimum_is_stated():
                           "evaluated": [40, 3, 25]})
     fig = charts.time_series(frame, y="rate", volume="evaluated", min_volume=20, title="rate")
     line, faded = fig.data
-    assert (list(line.y), line.mode) == ([0.5, 0.4], "lines")  # the 3-draft bucket is not on the line
+    assert line.y[0] == 0.5 and pd.isna(line.y[1]) and line.y[2] == 0.4  # the 3-draft bucket: a gap
+    assert (line.mode, line.connectgaps) == ("lines", False)
     assert (list(faded.y), faded.opacity) == ([0.9], 0.3)  # one line: that bucket shown apart, faded
     assert fig.layout.title.subtitle.text == "Faded: buckets with fewer than 20 evaluated."
     two = pd.concat([frame.assign(workspace="ws-a"), frame.assign(workspace="ws-b", evaluated=[40, 30, 2])])
     fig = charts.time_series(two, y="rate", color="workspace", volume="evaluated", min_volume=20, title="rate")
-    assert [(t.name, list(t.y), t.mode) for t in fig.data] == [("ws-a", [0.5, 0.4], "lines"),
-                                                              ("ws-b", [0.5, 0.9], "lines")]  # lines, no dots
-    assert fig.layout.title.subtitle.text == ("Buckets with fewer than 20 evaluated are left out of a line "
-                                              "(it joins its neighbours).")
+    assert [(t.name, [None if pd.isna(v) else v for v in t.y], t.mode) for t in fig.data] == [
+        ("ws-a", [0.5, None, 0.4], "lines"), ("ws-b", [0.5, 0.9, None], "lines")]  # lines, no dots
+    assert fig.layout.title.subtitle.text == "Buckets with fewer than 20 evaluated are left out of the lines (gaps)."
 
 
 def test_threshold_labels_closer_than_the_minimum_gap_are_one_label():

@@ -199,9 +199,9 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
                 hline: float | None = None, hline_label: str = "", volume: str | None = None,
                 min_volume: int = MIN_VOLUME) -> go.Figure:
     """Lines per category, no dots (the fleet total thick, "other" dashed grey). With `volume`, a bucket
-    with fewer than `min_volume` of it is left out of its line, which joins the buckets either side (a
-    rate over a handful of drafts swings 0-100%); a chart of one line still shows those buckets, faded,
-    as dots apart from it. The subtitle states the minimum."""
+    with fewer than `min_volume` of it is left out of its line, a gap (a rate over a handful of drafts
+    swings 0-100%; joining the neighbours drew straight lines across days); a chart of one line still
+    shows those buckets, faded, as dots apart from it. The subtitle states the minimum."""
     fig = go.Figure()
     categories = _categories(frame, color)
     frame = frame.sort_values(x, kind="stable")
@@ -214,13 +214,13 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
         colour = colours.get(name, CYCLE[0])
         low = part[volume] < min_volume if volume is not None else pd.Series(False, index=part.index)
         left_out |= bool(low.any())
-        kept = part[~low]
+        kept = part.assign(**{y: part[y].where(~low)})  # a gap, not a line across days of hidden buckets
         line = {"color": colour, "width": 3 if name == FLEET else 1.6}
         if name == OTHER:
             line["dash"] = "dash"
-        fig.add_trace(go.Scatter(x=kept[x], y=kept[y], mode="lines" if len(kept) > 1 else "markers",
+        fig.add_trace(go.Scatter(x=kept[x], y=kept[y], mode="lines" if kept[y].notna().sum() > 1 else "markers",
                                  name=plotly_text(name), line=line, marker={"color": colour, "size": 6},
-                                 legendgroup=name, showlegend=category is not None, connectgaps=True))
+                                 legendgroup=name, showlegend=category is not None, connectgaps=False))
         if single and low.any():
             fig.add_trace(go.Scatter(x=part.loc[low, x], y=part.loc[low, y], mode="markers", opacity=0.3,
                                      marker={"color": colour, "size": 6}, legendgroup=name, showlegend=False,
@@ -232,7 +232,7 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
     note = ""
     if left_out:
         note = (f"Faded: buckets with fewer than {min_volume} {volume}." if single else
-                f"Buckets with fewer than {min_volume} {volume} are left out of a line (it joins its neighbours).")
+                f"Buckets with fewer than {min_volume} {volume} are left out of the lines (gaps).")
     return _finish(add_events(fig, events, span=_span(frame, x)), title, y_title=y_title or y, percent=percent,
                    note=note)
 
