@@ -16,7 +16,8 @@ REQUESTED = "cw_requested_link"  # (url path, query params) this session was ope
 PENDING = "cw_requested_link_pending"  # True until the requested page has been opened
 FAVICON = Path(__file__).resolve().parent / "ui" / "favicon.png"  # served by this app: no font CDN
 
-st.set_page_config(page_title="canarywatch", page_icon=str(FAVICON), layout="wide")
+# the icon is set after the sign-in form is drawn: a file icon imports numpy and PIL (issue 13, fast first start)
+st.set_page_config(page_title="canarywatch", layout="wide")
 
 
 def demo_build_progress(ctx: AppContext, *, rerun_when_done: bool) -> None:
@@ -53,6 +54,7 @@ if REQUESTED not in st.session_state:
 requested_path, requested_params = st.session_state[REQUESTED]
 wanted = requested_path.strip("/").rsplit("/", 1)[-1]
 user = sign_in(demo=ctx.demo, write_engine=ctx.write)
+st.set_page_config(page_icon=str(FAVICON))
 if not ctx.ready:
     # the demo database is still being generated: sign-in works meanwhile, pages wait for it
     demo_build_progress(ctx, rerun_when_done=user is not None)

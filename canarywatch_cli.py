@@ -121,7 +121,8 @@ def parser() -> argparse.ArgumentParser:
     arming.add_argument("--arm", metavar="WORKSPACE", help="arm the automatic rollback of this active canary")
     arming.add_argument("--disarm", metavar="WORKSPACE", help="disarm the automatic rollback of this canary")
     watch_cmd.add_argument("--field", help="with --arm/--disarm: the canary's rollout field")
-    watch_cmd.add_argument("--actor", help="with --arm/--disarm: a super_admin of CANARYWATCH_CREDENTIALS, recorded in the audit log")
+    watch_cmd.add_argument("--actor", help="with --arm/--disarm: a super_admin of CANARYWATCH_CREDENTIALS, "
+                                           "recorded in the audit log")
     watch_cmd.add_argument("--reason", help="with --arm/--disarm: why (recorded in the audit log)")
     return top
 

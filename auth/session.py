@@ -12,21 +12,25 @@ import secrets
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import bcrypt
-import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from streamlit_authenticator.utilities.exceptions import LoginError
 
 from auth.credentials import DEMO_PASSWORDS, AuthSettings, CredentialsError, load_auth_settings
-from auth.revocation import cookie_issued_at, is_revoked, revoke
 from auth.roles import Role, User, parse_roles
-from auth.store import StateStore, StateUnreachable, choose_store
-from auth.throttle import LoginThrottle
 from db.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    import streamlit_authenticator as stauth
+
+    from auth.store import StateStore
+    from auth.throttle import LoginThrottle
+
+# streamlit_authenticator (with requests and cryptography), jwt and the sign-in state tables are imported
+# where used: a visitor's first run draws the form before loading them (issue 13, fast first start)
 
 __all__ = ["DEMO_PASSWORDS", "User", "guard", "sign_in", "sign_out_everywhere"]
 log = logging.getLogger("canarywatch.auth")
@@ -63,6 +67,8 @@ def _settings(demo: bool) -> AuthSettings:
 
 @st.cache_resource(show_spinner=False)
 def _cached_store(_engine: Engine, url: str) -> StateStore:
+    from auth.store import choose_store
+
     return choose_store(_engine)
 
 
@@ -71,6 +77,8 @@ _last_store: list[StateStore] = []  # the store sign_in used last in this proces
 
 def _store(engine: Engine) -> StateStore | None:
     """Where sign-in state lives, or None when the write database does not answer."""
+    from auth.store import StateUnreachable
+
     try:
         chosen = _cached_store(engine, engine.url.render_as_string(hide_password=False))
     except StateUnreachable:
@@ -81,6 +89,8 @@ def _store(engine: Engine) -> StateStore | None:
 
 @st.cache_resource(show_spinner=False)
 def _throttle(_store: StateStore, url: str, per_process: bool) -> LoginThrottle:
+    from auth.throttle import LoginThrottle
+
     return LoginThrottle(_store.engine)
 
 
@@ -137,20 +147,29 @@ def guard(allowed: Iterable[Role]) -> User:
 
 
 def sign_in(*, demo: bool, write_engine: Engine) -> User | None:
-    """The signed-in user, or None after drawing the login form (errors stop the app with a sentence)."""
+    """The signed-in user, or None after drawing the login form (errors stop the app with a sentence).
+
+    A visitor with no session cookie gets the form before anything that waits (issue 13: within 3 s of
+    health on a fresh demo): the library's `login()` only sleeps `login_sleep_time` when there is no
+    cookie to sign in from, so it is not called; the sign-in state store (migrations on first use) is
+    made after the form is drawn, ready for the submit. The library's object (its cookie component) stays
+    first: made after the form, its component's rerun left the form without a cookie written.
+    """
     try:
         settings = _settings(demo)
     except CredentialsError as exc:
         st.error(f"canarywatch will not start: {exc}.", icon=":material/gpp_bad:")
         st.stop()
-    authenticator = stauth.Authenticate(
-        settings.private_credentials(), settings.cookie_name, settings.cookie_key, settings.cookie_expiry_days,
-        auto_hash=False, login_sleep_time=_sleep_seconds(),
-    )
+    authenticator = _authenticator(settings)  # first, as the library expects: its cookie component
+    if not st.session_state.get("authentication_status") and not st.context.cookies.get(settings.cookie_name):
+        return _login_form(settings, write_engine, authenticator)
     store = _store(write_engine)
     if st.session_state.get("authentication_status"):
         _end_if_revoked(authenticator, store, settings.cookie_name)
     elif _cookie_is_acceptable(settings, store):
+        import jwt
+        from streamlit_authenticator.utilities.exceptions import LoginError
+
         try:
             authenticator.login(location="unrendered")  # signs in from a valid cookie, draws nothing
         except (LoginError, KeyError, jwt.PyJWTError):
@@ -163,7 +182,17 @@ def sign_in(*, demo: bool, write_engine: Engine) -> User | None:
         _sidebar_account(authenticator, user, settings, store)
         if st.session_state.get("authentication_status"):
             return user
-    return _login_form(authenticator, settings, write_engine, store)
+    return _login_form(settings, write_engine, authenticator)
+
+
+def _authenticator(settings: AuthSettings) -> stauth.Authenticate:
+    """The library's object; making it draws its cookie component (whose first load reruns the script)."""
+    import streamlit_authenticator as stauth
+
+    return stauth.Authenticate(
+        settings.private_credentials(), settings.cookie_name, settings.cookie_key, settings.cookie_expiry_days,
+        auto_hash=False, login_sleep_time=_sleep_seconds(),
+    )
 
 
 def _clear_session_state() -> None:
@@ -184,6 +213,10 @@ def _cookie_is_acceptable(settings: AuthSettings, store: StateStore | None) -> b
     raw = st.context.cookies.get(settings.cookie_name)
     if not raw:
         return True
+    import jwt
+
+    from auth.revocation import cookie_issued_at, is_revoked
+
     try:
         token = jwt.decode(raw, settings.cookie_key, algorithms=["HS256"])
     except jwt.PyJWTError:
@@ -218,6 +251,8 @@ def _session_revoked(store: StateStore) -> bool:
     issued = st.session_state.get(ISSUED_AT)
     if not isinstance(issued, float | int):
         return False
+    from auth.revocation import is_revoked
+
     try:
         return is_revoked(store.engine, username, float(issued))
     except SQLAlchemyError as exc:
@@ -227,6 +262,9 @@ def _session_revoked(store: StateStore) -> bool:
 
 def sign_out_everywhere(write_engine: Engine, username: str) -> None:
     """End every session of `username` on every replica sharing the store (a super-admin action)."""
+    from auth.revocation import revoke
+    from auth.store import StateUnreachable
+
     store = _store(write_engine)
     if store is None:
         raise StateUnreachable("the database that records sign-ins cannot be reached")
@@ -240,6 +278,8 @@ def sign_out_everywhere(write_engine: Engine, username: str) -> None:
 
 
 def _on_logout(store: StateStore | None, username: str) -> None:
+    from auth.revocation import revoke
+
     if store is None:
         log.warning("logout could not be recorded: the sign-in state database cannot be reached")
         return
@@ -260,10 +300,11 @@ def _sidebar_account(authenticator: stauth.Authenticate, user: User, settings: A
                              callback=lambda _details: _on_logout(store, user.username))
 
 
-def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, write_engine: Engine,
-                store: StateStore | None) -> User | None:
+def _login_form(settings: AuthSettings, write_engine: Engine, authenticator: stauth.Authenticate) -> User | None:
+    """Draw the form; on a submit, throttle and check it."""
     slot = st.empty()
-    with slot.container():
+    box = slot.container()
+    with box:
         st.title("canarywatch")
         if settings.demo_users:
             st.info("Demo sign-in is active: " + " · ".join(f"`{u}` / `{p}`" for u, p in DEMO_PASSWORDS.items()),
@@ -272,6 +313,9 @@ def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings, writ
             username = st.text_input("Username", autocomplete="username", max_chars=100)
             password = st.text_input("Password", type="password", autocomplete="current-password", max_chars=200)
             submitted = st.form_submit_button("Login")
+    # the sign-in state store (migrations on its first use) after the form: the form does not wait for it
+    store = _store(write_engine)
+    with box:  # errors under the form
         if not submitted:
             return None
         username = username.strip()
@@ -317,6 +361,8 @@ def _check_password(authenticator: stauth.Authenticate, settings: AuthSettings, 
     if username.strip().lower() not in settings.credentials["usernames"]:
         bcrypt.checkpw(password.strip().encode()[:72], dummy_hash(settings.bcrypt_cost))
         return False
+    from streamlit_authenticator.utilities.exceptions import LoginError
+
     try:
         return bool(authenticator.authentication_controller.login(username, password))
     except LoginError:

@@ -28,9 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.config import demo_url
 from db.engine import read_engine, write_engine
-from db.state import demo_info, ensure_state_schema
-from demo.generate import DEFAULT_SCALE, seed_demo
-from demo.story import Story, floor_hour, story_for
+from demo.story import DEFAULT_SCALE, Story, floor_hour, story_for
 from queries.filters import as_utc, naive_utc
 
 DEFAULT_SEED = 7
@@ -40,6 +38,8 @@ MAX_AGE = timedelta(hours=24)
 
 def record_demo_info(engine: Engine, story: Story, *, seed: int, scale: int) -> None:
     """Store the generation parameters beside the data (canarywatch's state schema)."""
+    from db.state import demo_info, ensure_state_schema
+
     ensure_state_schema(engine)
     with engine.begin() as conn:
         conn.execute(demo_info.delete())
@@ -51,6 +51,8 @@ def stored_demo_info(path: Path) -> tuple[datetime, int, int] | None:
     """(end, seed, scale) of the demo database at `path`, or None if it has none or cannot be read."""
     if not path.is_file():
         return None
+    from db.state import demo_info  # the tables are imported only when there is a file to read
+
     engine = read_engine(demo_url(path))
     try:
         with engine.connect() as conn:
@@ -76,6 +78,8 @@ def ensure_demo_database(path: Path, *, seed: int = DEFAULT_SEED, scale: int = D
 
 
 def _migrate(path: Path) -> None:
+    from db.state import ensure_state_schema
+
     engine = write_engine(demo_url(path))
     try:
         ensure_state_schema(engine)
@@ -87,7 +91,8 @@ def build_demo_database(path: Path, *, seed: int, scale: int, end: datetime) -> 
     """Build into a temp file beside `path`, then atomically rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    from demo.schema import create_schema  # imports pandas: only where a database is built
+    from demo.generate import seed_demo  # imports the tables and pandas: only where a database is built
+    from demo.schema import create_schema
 
     try:
         engine = write_engine(demo_url(tmp))
@@ -202,10 +207,22 @@ def prepare_demo_database(path: Path, *, seed: int = DEFAULT_SEED, scale: int = 
 def _main(argv: list[str]) -> int:
     """`python -m demo.embedded PATH SEED SCALE END`: build the demo database (the app's child process)."""
     path, seed, scale, end = argv
+    if hasattr(os, "nice"):
+        os.nice(10)  # the dashboard's first runs (the sign-in form) come before the demo data on a busy machine
     if stored_demo_info(Path(path)) is None:
         place_empty_database(Path(path))
     build_demo_database(Path(path), seed=int(seed), scale=int(scale), end=as_utc(datetime.fromisoformat(end)))
     return 0
+
+
+
+def __getattr__(name: str) -> object:
+    """`demo.embedded.demo_info` as before, imported on first use (the app's first run does without it)."""
+    if name == "demo_info":
+        from db.state import demo_info
+
+        return demo_info
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ from db import upstream as up
 from db.state import audit_log
 from demo import rows
 from demo.build import Build
-from demo.story import DAYS, Story, story_for
+from demo.story import DAYS, DEFAULT_SCALE, Story, story_for
 from queries.filters import naive_utc
-
-DEFAULT_SCALE = 120  # drafts per day per workspace
 
 #: The real budgets JSON one workspace has (contract section 2 shape).
 REAL_BUDGETS: dict[str, Any] = {

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from queries.filters import as_utc
 
 DAYS = 14
+DEFAULT_SCALE = 120  # drafts per day per workspace (demo.generate)
 
 #: (id, name, emailBisonWorkspaceId). Harbor has no EmailBison workspace (no INBOXXIA events).
 WORKSPACES: tuple[tuple[str, str, str | None], ...] = (

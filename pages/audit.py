@@ -3,6 +3,9 @@ change leading to its canary view and its pre/post comparison (for the roles tha
 
 from __future__ import annotations
 
+import ui.pages_mode  # noqa: F401  first: a deep link on a fresh process runs this file directly
+
+# isort: split
 from datetime import UTC
 from urllib.parse import urlencode, urlparse
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ui.pages_mode  # noqa: F401  first: a deep link on a fresh process runs this file directly
+
+# isort: split
 import pandas as pd
 import streamlit as st
 

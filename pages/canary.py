@@ -6,6 +6,9 @@ workspace, its own split (the audited enabling change) and the field. URL state:
 
 from __future__ import annotations
 
+import ui.pages_mode  # noqa: F401  first: a deep link on a fresh process runs this file directly
+
+# isort: split
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ui.pages_mode  # noqa: F401  first: a deep link on a fresh process runs this file directly
+
+# isort: split
 import streamlit as st
 
 from analysis.derive import ecdf_from_histogram, sums_by, total, total_rate, with_rate

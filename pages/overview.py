@@ -4,6 +4,9 @@ green while a chosen workspace is red), the kill switches and every workspace's 
 
 from __future__ import annotations
 
+import ui.pages_mode  # noqa: F401  first: a deep link on a fresh process runs this file directly
+
+# isort: split
 from dataclasses import dataclass
 from datetime import UTC, datetime
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from ui import charts
-from ui.markers import marker_groups
+from ui.markers import ThresholdLabel, marker_groups, threshold_labels
 
 T = datetime(2026, 2, 18, tzinfo=UTC)
 
@@ -71,7 +71,9 @@ def test_histograms_group_few_categories_side_by_side_and_draw_many_as_lines():
     two = charts.histogram(hist(2), x="lower", y="drafts", width=0.1, color="side", title="h", thresholds=[0.7, 0.72])
     assert {t.type for t in two.data} == {"bar"} and two.layout.barmode == "group"
     assert all(t.opacity is None for t in two.data)
-    assert [a.y for a in two.layout.annotations] == [1.0, 0.93]  # threshold labels staggered
+    assert [(a.x, a.text) for a in two.layout.annotations] == [(0.72, "thresholds 0.7, 0.72")]  # one label
+    assert len([s for s in two.layout.shapes if s.line.dash == "dash"]) == 2  # both lines drawn
+    assert list(two.layout.xaxis.range) == [0.0, 1.0]  # the last bucket, 0.9-1.0, is drawn whole
     five = charts.histogram(hist(5), x="lower", y="drafts", width=0.1, color="side", title="h")
     assert {t.type for t in five.data} == {"scatter"} and len(five.data) == 5
 
@@ -81,9 +83,31 @@ def test_buckets_below_the_minimum_volume_are_faded_and_the_minimum_is_stated():
                           "evaluated": [40, 3, 25]})
     fig = charts.time_series(frame, y="rate", volume="evaluated", min_volume=20, title="rate")
     line, faded = fig.data
-    assert list(line.y[:1]) == [0.5] and pd.isna(line.y[1]) and list(line.y[2:]) == [0.4]
-    assert (list(faded.y), faded.opacity) == ([0.9], 0.3)
+    assert line.y[0] == 0.5 and pd.isna(line.y[1]) and line.y[2] == 0.4  # the 3-draft bucket: a gap
+    assert (line.mode, line.connectgaps) == ("lines", False)
+    assert (list(faded.y), faded.opacity) == ([0.9], 0.3)  # one line: that bucket shown apart, faded
     assert fig.layout.title.subtitle.text == "Faded: buckets with fewer than 20 evaluated."
+    two = pd.concat([frame.assign(workspace="ws-a"), frame.assign(workspace="ws-b", evaluated=[40, 30, 2])])
+    fig = charts.time_series(two, y="rate", color="workspace", volume="evaluated", min_volume=20, title="rate")
+    assert [(t.name, [None if pd.isna(v) else v for v in t.y], t.mode) for t in fig.data] == [
+        ("ws-a", [0.5, None, 0.4], "lines"), ("ws-b", [0.5, 0.9, None], "lines")]  # lines, no dots
+    assert fig.layout.title.subtitle.text == "Buckets with fewer than 20 evaluated are left out of the lines (gaps)."
+
+
+def test_threshold_labels_closer_than_the_minimum_gap_are_one_label():
+    """The gap is 15% of the x span: 0.15 on a 0-1 confidence axis."""
+    assert threshold_labels([0.9, 0.85, 0.9], span=(0.0, 1.0)) == [ThresholdLabel(0.9, "thresholds 0.85, 0.9", 1.0)]
+    assert threshold_labels([0.5, 0.85, 0.9], span=(0.0, 1.0)) == [
+        ThresholdLabel(0.5, "threshold 0.5", 1.0),  # 0.4 from the next label: two gaps or more, same height
+        ThresholdLabel(0.9, "thresholds 0.85, 0.9", 1.0)]
+    assert threshold_labels([0.6, 0.8], span=(0.0, 1.0)) == [
+        ThresholdLabel(0.6, "threshold 0.6", 1.0),  # 0.2 apart: one gap or more, so two labels,
+        ThresholdLabel(0.8, "threshold 0.8", 0.92)]  # but within two gaps: the second one lower
+    assert threshold_labels([0.7, 0.8, 0.9], span=(0.0, 1.0)) == [  # 0.1 steps chain into one run
+        ThresholdLabel(0.9, "thresholds 0.7, 0.8, 0.9", 1.0)]
+    assert threshold_labels([0.85, 0.9], span=(0.8, 1.0)) == [  # a 0.2 span: the gap is 0.03
+        ThresholdLabel(0.85, "threshold 0.85", 1.0), ThresholdLabel(0.9, "threshold 0.9", 0.92)]
+    assert threshold_labels([], span=(0.0, 1.0)) == []
 
 
 def test_upstream_text_is_escaped_for_plotly_and_spreadsheet_formulas_are_defused():

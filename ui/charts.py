@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.markers import MarkerGroup, marker_groups
+from ui.markers import MarkerGroup, marker_groups, threshold_labels
 
 EVENT_COLOUR = "#7b3fe4"
 THRESHOLD_COLOUR = "#d62728"
@@ -177,14 +177,16 @@ def _marker(fig: go.Figure, group: MarkerGroup) -> None:
                        bgcolor="rgba(255,255,255,0.85)", hovertext="<br>".join(plotly_text(t) for t in group.items))
 
 
-def _thresholds(fig: go.Figure, thresholds: Sequence[float], *, label: bool = True) -> None:
-    """Dashed threshold lines; their labels staggered top-down so close thresholds do not overlap."""
-    for i, threshold in enumerate(sorted(set(thresholds))):
+def _thresholds(fig: go.Figure, thresholds: Sequence[float], *, span: tuple[float, float], label: bool = True) -> None:
+    """Dashed threshold lines; thresholds too close to label apart share one label (ui.markers)."""
+    for threshold in sorted(set(thresholds)):
         fig.add_vline(x=threshold, line_dash="dash", line_color=THRESHOLD_COLOUR)
-        if label:
-            fig.add_annotation(x=threshold, y=round(1 - 0.07 * (i % 4), 2), yref="paper",
-                               text=f"threshold {threshold:g}", showarrow=False, xanchor="right", yanchor="top",
-                               font={"size": 10, "color": THRESHOLD_COLOUR}, bgcolor="rgba(255,255,255,0.85)")
+    if not label:
+        return
+    for placed in threshold_labels(thresholds, span=span):
+        fig.add_annotation(x=placed.x, y=placed.level, yref="paper", text=plotly_text(placed.text), showarrow=False,
+                           xanchor="right", yanchor="top", font={"size": 10, "color": THRESHOLD_COLOUR},
+                           bgcolor="rgba(255,255,255,0.85)")
 
 
 def _span(frame: pd.DataFrame, x: str) -> tuple[object, object] | None:
@@ -196,31 +198,41 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
                 events: pd.DataFrame | None = None, y_title: str | None = None, percent: bool = False,
                 hline: float | None = None, hline_label: str = "", volume: str | None = None,
                 min_volume: int = MIN_VOLUME) -> go.Figure:
-    """Lines per category; with `volume`, points whose bucket has fewer than `min_volume` of it are
-    drawn faded and apart from the line (the subtitle states the minimum)."""
+    """Lines per category, no dots (the fleet total thick, "other" dashed grey). With `volume`, a bucket
+    with fewer than `min_volume` of it is left out of its line, a gap (a rate over a handful of drafts
+    swings 0-100%; joining the neighbours drew straight lines across days); a chart of one line still
+    shows those buckets, faded, as dots apart from it. The subtitle states the minimum."""
     fig = go.Figure()
     categories = _categories(frame, color)
     frame = frame.sort_values(x, kind="stable")
     colours = colour_map(c for c in categories if c is not None)
-    faded_any = False
+    single = len(categories) == 1
+    left_out = False
     for category in categories:
         part = frame if category is None else frame[frame[color] == category]
         name = "" if category is None else str(category)
         colour = colours.get(name, CYCLE[0])
         low = part[volume] < min_volume if volume is not None else pd.Series(False, index=part.index)
-        faded_any |= bool(low.any())
-        fleet = name == FLEET
-        fig.add_trace(go.Scatter(x=part[x], y=part[y].where(~low), mode="lines+markers" if len(part) < 60 else "lines",
-                                 name=plotly_text(name), line={"color": colour, "width": 3 if fleet else 1.8},
+        left_out |= bool(low.any())
+        kept = part.assign(**{y: part[y].where(~low)})  # a gap, not a line across days of hidden buckets
+        line = {"color": colour, "width": 3 if name == FLEET else 1.6}
+        if name == OTHER:
+            line["dash"] = "dash"
+        fig.add_trace(go.Scatter(x=kept[x], y=kept[y], mode="lines" if kept[y].notna().sum() > 1 else "markers",
+                                 name=plotly_text(name), line=line, marker={"color": colour, "size": 6},
                                  legendgroup=name, showlegend=category is not None, connectgaps=False))
-        if low.any():
+        if single and low.any():
             fig.add_trace(go.Scatter(x=part.loc[low, x], y=part.loc[low, y], mode="markers", opacity=0.3,
                                      marker={"color": colour, "size": 6}, legendgroup=name, showlegend=False,
                                      name=plotly_text(f"{name} (few {volume})")))
     fig.update_xaxes(title_text="UTC")
+    fig.update_layout(hovermode="x unified")
     if hline is not None:
         fig.add_hline(y=hline, line_dash="dash", line_color=THRESHOLD_COLOUR, annotation_text=plotly_text(hline_label))
-    note = f"Faded: buckets with fewer than {min_volume} {volume}." if faded_any else ""
+    note = ""
+    if left_out:
+        note = (f"Faded: buckets with fewer than {min_volume} {volume}." if single else
+                f"Buckets with fewer than {min_volume} {volume} are left out of the lines (gaps).")
     return _finish(add_events(fig, events, span=_span(frame, x)), title, y_title=y_title or y, percent=percent,
                    note=note)
 
@@ -296,8 +308,11 @@ def histogram(frame: pd.DataFrame, *, x: str, y: str, title: str, width: float, 
             fig.add_trace(go.Bar(x=centre, y=part[y], name=name, marker_color=colour,
                                  showlegend=category is not None))
     fig.update_layout(barmode="group", bargap=0.05)
-    _thresholds(fig, thresholds)
-    fig.update_xaxes(title_text=plotly_text(x_title))
+    edges = (float(frame[x].min()), float(frame[x].max()) + width) if len(frame) else (0.0, 1.0)
+    _thresholds(fig, thresholds, span=edges)
+    # the whole of the first and last buckets (and every threshold): autorange stopped at the last centre
+    shown = [min([edges[0], *thresholds]), max([edges[1], *thresholds])]
+    fig.update_xaxes(title_text=plotly_text(x_title), range=shown)
     return _finish(fig, title, y_title=y_title)
 
 
@@ -316,7 +331,8 @@ def ecdf(frame: pd.DataFrame, *, x: str, count: str, group: str, title: str, x_t
         fig.add_trace(go.Scatter(x=part[x], y=part[count].cumsum() / total, mode="lines", name=plotly_text(name),
                                  line_shape="hv", line={"color": colours[str(name)],
                                                         "width": 3 if name == FLEET else 1.6}))
-    _thresholds(fig, thresholds, label=False)  # the histogram beside it carries the labels
+    edges = (float(frame[x].min()), float(frame[x].max())) if len(frame) else (0.0, 1.0)
+    _thresholds(fig, thresholds, span=edges, label=False)  # the histogram beside it carries the labels
     fig.update_xaxes(title_text=plotly_text(x_title))
     return _finish(fig, title, y_title="share at or below", percent=True)
 

@@ -13,7 +13,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.config import DatabaseConfig, load_config
 from db.engine import read_engine, write_engine
-from db.state import StateSchemaError, ensure_state_schema
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +69,8 @@ def migrate_where_allowed(write: Engine) -> None:
     """Bring canarywatch's state schema to the newest revision on start, where the write role may (under
     the migrations' advisory lock, so replicas can start together). A read-only deployment, or one whose
     operators run `canarywatch migrate` themselves, carries on: the writes that need the schema say so."""
+    from db.state import StateSchemaError, ensure_state_schema  # not on the demo's first run (the sign-in form)
+
     try:
         ensure_state_schema(write)
     except (SQLAlchemyError, StateSchemaError) as exc:

@@ -1,8 +1,9 @@
 """Rollout events for chart markers: the audit log rows in the window (none when unreadable), and their
-grouping into markers that do not overlap at a chart's scale."""
+grouping into markers that do not overlap at a chart's scale; threshold labels placed the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -76,3 +77,42 @@ def _utc(moment: object) -> pd.Timestamp:
 
 def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+#: Threshold lines closer than this share of the x axis's span get one label ("thresholds 0.85, 0.9"):
+#: a label "threshold 0.85" at font size 10 is about 85 px, 15% of a half-width chart's plot area.
+THRESHOLD_GAP_SHARE = 0.15
+#: Label heights (paper coordinates): neighbouring labels within two gaps of each other alternate.
+THRESHOLD_LEVELS = (1.0, 0.92)
+
+
+@dataclass(frozen=True)
+class ThresholdLabel:
+    x: float  # the label's right end: the largest threshold it names
+    text: str
+    level: float
+
+
+def threshold_labels(thresholds: Iterable[float], *, span: tuple[float, float]) -> list[ThresholdLabel]:
+    """One label per run of thresholds each within THRESHOLD_GAP_SHARE of the span of the one before (so
+    two labels never share a place), right-aligned at the run's last line; a label within two gaps of the
+    previous one sits one level lower."""
+    values = sorted({float(t) for t in thresholds})
+    if not values:
+        return []
+    lo, hi = min(span[0], values[0]), max(span[1], values[-1])
+    gap = (hi - lo if hi > lo else 1.0) * THRESHOLD_GAP_SHARE
+    runs: list[list[float]] = []
+    for value in values:
+        if runs and value - runs[-1][-1] < gap:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    labels: list[ThresholdLabel] = []
+    level = 0
+    for run in runs:
+        near = bool(labels) and run[-1] - labels[-1].x < 2 * gap
+        level = (level + 1) % len(THRESHOLD_LEVELS) if near else 0
+        text = f"threshold {run[0]:g}" if len(run) == 1 else "thresholds " + ", ".join(f"{v:g}" for v in run)
+        labels.append(ThresholdLabel(run[-1], text, THRESHOLD_LEVELS[level]))
+    return labels
