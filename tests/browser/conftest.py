@@ -174,26 +174,10 @@ def browser_page(running_app: RunningApp) -> Iterator[Any]:
     page.context.close()
 
 
-#: Streamlit's own idle signal (its e2e tests wait on it): the app root's script state is "notRunning"
-#: while connected, set at once when a widget asks for a rerun ("rerunRequested"), unlike the status
-#: widget, which shows only after a delay. Idle must hold for `quiet` ms from the call, so that a rerun
-#: an action has just asked for (or a component's rerun right after a page load) is waited for.
-_IDLE_FOR = """([quiet, since]) => {
-    const app = document.querySelector('[data-testid=stApp]');
-    const idle = !!app && app.dataset.testScriptState === 'notRunning'
-        && app.dataset.testConnectionState === 'CONNECTED'
-        && !document.querySelector('[data-testid=stStatusWidget]');
-    const now = performance.now();
-    if (window.__cwIdleToken !== since) { window.__cwIdleToken = since; window.__cwBusyAt = now; }
-    if (!idle) { window.__cwBusyAt = now; return false; }
-    return now - window.__cwBusyAt >= quiet;
-}"""
-_calls = iter(range(1, 1 << 62))
-
-
-def wait_idle(page, settle: float = 0.5) -> None:
-    """Wait until Streamlit has run no script for `settle` seconds on end (its script state, not a sleep)."""
-    page.wait_for_function(_IDLE_FOR, arg=[int(settle * 1000), next(_calls)], polling=50, timeout=60_000)
+def wait_idle(page, settle: float = 1.0) -> None:
+    """Wait until Streamlit is not running a script (the status widget is gone), then a moment more."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    time.sleep(settle)
 
 
 def login(page, user: str, password: str, *, path: str = "/") -> None:
