@@ -1,7 +1,8 @@
 """Shared AppTest plumbing for the page tests (issue 3): open a page signed in, read what it shows.
 
-- `live_demo` (module fixture, both backends): the demo data set ending now, so the default 24h
-  window has data. Import it into a test module: `from tests.pages_support import live_demo  # noqa: F401`.
+- `live_demo` (module fixture, both backends): the demo data set ending at the session's start, so the
+  default 24h window has data (its own database, seeded once per session: tests/conftest.live_backend;
+  read-only use). Import it into a test module: `from tests.pages_support import live_demo  # noqa: F401`.
 - `open_page(url, path, monkeypatch, role=...)`: the real app (app.py) against `url`, signed in
   through the login form, switched to `path` (e.g. "pages/confidence.py"), caches cleared first.
 - `open_down(path, monkeypatch)`: the page file run directly against a closed port, signed in by
@@ -22,14 +23,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from auth.roles import Role
-from demo.generate import seed_demo
-from demo.schema import clear_all
 from demo.story import Story
 from tests.auth_support import APP, USER_FOR, auth_env, page_path, sign_in
 from tests.backends import Backend
 
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
-LIVE_SCALE = 30  # drafts per day per workspace: enough for every chart, quick to seed
 
 
 def reset_caches() -> None:
@@ -39,12 +37,9 @@ def reset_caches() -> None:
 
 
 @pytest.fixture(scope="module")
-def live_demo(backend: Backend) -> Iterator[tuple[Backend, Story]]:
-    """The demo data set ending now on this backend (seeded once per module), cleared afterwards."""
-    clear_all(backend.write)
-    story = seed_demo(backend.write, scale=LIVE_SCALE, end=datetime.now(UTC))
-    yield backend, story
-    clear_all(backend.write)
+def live_demo(live_backend: tuple[Backend, Story]) -> Iterator[tuple[Backend, Story]]:
+    """The live demo data set on this backend (shared by the session: do not write to it)."""
+    yield live_backend
     reset_caches()
 
 

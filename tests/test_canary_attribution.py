@@ -21,9 +21,8 @@ from analysis.canary.report import report
 from analysis.canary.stats import Rate, diff_in_diff
 from analysis.canary.verdicts import CONTROL, OWN_PAST, Overall
 from analysis.rules import RuleStatus, evaluate_delta, load_rules
-from demo.schema import clear_all
 from queries.canary import CanarySpec, gather
-from tests.backends import Backend
+from tests.backends import Backend, empty
 from tests.seed import Seed, at
 
 A, B, C, D = "ws-a", "ws-b", "ws-c", "ws-d"
@@ -39,7 +38,7 @@ def _sides(seed: Seed, ws: str, split, *, before: int, after: int, n: int = 200,
 
 @pytest.fixture(scope="module")
 def planted(backend: Backend) -> Iterator[Backend]:
-    clear_all(backend.write)
+    empty(backend.write)
     seed = Seed(backend.write)
     for ws in (A, B, C, D):
         seed.workspace(ws, name=f"![t](http://127.0.0.1:9/{ws}.png)", settings={})
@@ -61,7 +60,7 @@ def planted(backend: Backend) -> Iterator[Backend]:
     # W4
     _sides(seed, A, S4, before=2, after=2, n=20)
     yield backend
-    clear_all(backend.write)
+    empty(backend.write)
 
 
 def run(backend: Backend, workspace: str, split, **spec):

@@ -20,10 +20,35 @@ from ui.safe import plain
 BUNDLE, REVISION = "leadContextBundleEnabled", "autoSendRevisionEnabled"
 
 
-@pytest.fixture
-def app_on(demo_db, monkeypatch):
+_CACHES_FILLED_FROM: list[str] = []  # the database this module's AppTest runs filled Streamlit's caches from
+
+
+@pytest.fixture(autouse=True)
+def _caches_follow_the_database(request):
+    """Streamlit's caches are per process and not keyed by database. The demo data is read-only and shared,
+    so runs on the same backend keep what earlier tests read (the canary window is gathered once, not per
+    role); a new backend or a test that did not go through `app_on` starts them afresh."""
+    yield
+    if "app_on" not in request.fixturenames:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        _CACHES_FILLED_FROM.clear()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _caches_cleared_after_the_module():
+    yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    _CACHES_FILLED_FROM.clear()
+
+
+@pytest.fixture
+def app_on(demo_db, monkeypatch):
+    if [demo_db.backend.url] != _CACHES_FILLED_FROM:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        _CACHES_FILLED_FROM[:] = [demo_db.backend.url]
     for key, value in auth_env(demo_db.backend.url).items():
         monkeypatch.setenv(key, value)
 
@@ -37,8 +62,6 @@ def app_on(demo_db, monkeypatch):
         return app
 
     yield open_page
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def markdown(app: AppTest) -> list[str]:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from auth.roles import READERS, Role
-from demo.generate import seed_demo
-from demo.schema import clear_all
 from tests.auth_support import APP, auth_env, page_path, sign_in
 from ui.navigation import PAGES
 
 MONITORING = [s for s in PAGES if s.roles == READERS]
-
-
-@pytest.fixture(scope="module")
-def live_demo(backend):
-    """The demo data set ending now, so the default 24h window has data."""
-    clear_all(backend.write)
-    story = seed_demo(backend.write, scale=30, end=datetime.now(UTC))
-    yield backend, story
-    clear_all(backend.write)
 
 
 def open_page(url: str, spec, monkeypatch) -> AppTest:
@@ -37,8 +24,8 @@ def open_page(url: str, spec, monkeypatch) -> AppTest:
 
 
 @pytest.mark.parametrize("spec", MONITORING, ids=lambda s: s.path)
-def test_page_renders_its_headline_on_demo_data(live_demo, spec, monkeypatch):
-    backend, _ = live_demo
+def test_page_renders_its_headline_on_demo_data(live_backend, spec, monkeypatch):
+    backend, _ = live_backend
     app = open_page(backend.url, spec, monkeypatch)
     assert not app.exception, app.exception
     assert app.title[0].value == spec.title
@@ -46,8 +33,8 @@ def test_page_renders_its_headline_on_demo_data(live_demo, spec, monkeypatch):
     assert app.metric or app.dataframe, "headline tiles or a table"
 
 
-def test_workspace_filter_changes_the_numbers(live_demo, monkeypatch):
-    backend, story = live_demo
+def test_workspace_filter_changes_the_numbers(live_backend, monkeypatch):
+    backend, story = live_backend
     app = open_page(backend.url, next(s for s in PAGES if s.path == "pages/confidence.py"), monkeypatch)
     everyone = app.metric[0].value
     app.multiselect(key="cw_filter_workspaces").set_value([story.quiet]).run()

@@ -24,12 +24,11 @@ import canarywatch_cli
 from analysis.rollback import Recovery, find_rollback, watched
 from analysis.rules import load_rules
 from db.catalog import ROLLOUT_FIELDS
-from demo.schema import clear_all
 from queries.canary import CanarySpec
 from services import rollback
 from services.canary import run
 from services.evidence import canary_rollback, complete_packet
-from tests.backends import Backend
+from tests.backends import Backend, empty
 from tests.seed import Seed, at
 
 A, B, C, D, T, K = "ws-a", "ws-b", "ws-c", "ws-d", "ws-t", "ws-k"
@@ -43,7 +42,7 @@ Z = 1.959964
 
 @pytest.fixture(scope="module")
 def planted(backend: Backend) -> Iterator[Backend]:
-    clear_all(backend.write)
+    empty(backend.write)
     seed = Seed(backend.write)
     for ws in (A, B, C, D, T, K):
         seed.workspace(ws, settings={})
@@ -61,7 +60,7 @@ def planted(backend: Backend) -> Iterator[Backend]:
     for ws in (A, D, T):
         seed.audit(ws, when=R, field=FIELD, old="true", new="false", actor="bob", reason="rollback")
     yield backend
-    clear_all(backend.write)
+    empty(backend.write)
 
 
 def verdict_of(backend: Backend, ws: str, **kw):

@@ -20,16 +20,15 @@ from sqlalchemy.engine import make_url
 import canarywatch_cli
 from db.engine import read_engine, write_engine
 from db.state import canary_evaluation
-from demo.schema import clear_all
 from services.watch import run
-from tests.backends import Backend, open_backend
+from tests.backends import Backend, empty, open_backend
 from tests.watch_support import NOW, config_for, plant, receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_sigterm_stops_a_running_watch_cleanly(backend):
-    clear_all(backend.write)
+    empty(backend.write)
     proc = subprocess.Popen([sys.executable, str(ROOT / "canarywatch_cli.py"), "watch", "--interval", "3600",
                              "--database-url", backend.url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()

@@ -24,10 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from auth.roles import Role
 from auth.session import User
-from demo.schema import clear_all
 from rollout.notify import Retry, Target
 from services.watch import WatchConfig
-from tests.backends import Backend
+from tests.backends import Backend, empty
 from tests.seed import Seed, at
 
 CANARY, CTL1, CTL2 = "ws-canary", "ws-ctl1", "ws-ctl2"
@@ -41,7 +40,7 @@ FAST = Retry(attempts=3, backoff_seconds=0.01, timeout_seconds=2)
 
 
 def plant(backend: Backend, scenario: str) -> Seed:
-    clear_all(backend.write)
+    empty(backend.write)
     seed = Seed(backend.write)
     seed.workspace(CANARY, name="Canary <b>*Co*</b> | <!here>", settings={FIELD: True})
     seed.workspace(CTL1, settings={})

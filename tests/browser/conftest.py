@@ -1,9 +1,13 @@
 """A real dashboard process and a real Chromium: the fixtures every browser test uses.
 
+- `demo_template` (session): the embedded demo database, built once per session (it takes half a minute
+  or more); `copy_demo(template, folder)` puts a copy where a dashboard finds it fresh and uses it as is.
 - `running_app` (session): `streamlit run app.py` on a free port, on its own embedded demo database in
-  a temp folder (CANARYWATCH_DEMO_PATH), waited for, plus a headless Chromium. It yields a `RunningApp`
-  with `.url`, `.browser`, `.cookie_key` (a known key, so tests can forge cookies) and `.new_page()`.
-  `start_dashboard(folder, env)` starts another instance with extra env (e.g. kill switches).
+  a temp folder (CANARYWATCH_DEMO_PATH, a copy of the template), waited for, plus a headless Chromium.
+  It yields a `RunningApp` with `.url`, `.browser`, `.cookie_key` (a known key, so tests can forge
+  cookies), `.demo_template` and `.new_page()`. Share it: a test starts its own instance only when it
+  needs another environment: `start_dashboard(folder, env, demo=template)` (e.g. a kill switch; without
+  `demo` the instance builds its demo from nothing, as on a first start).
 - `browser_page`: a fresh page (own cookies) whose relative URLs resolve against the app.
 - `login(page, user, password)`, `wait_idle(page)`, `screenshot(page, name)` (saved under /tmp/shots/).
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +34,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from demo.embedded import ensure_demo_database
 from tests.backends import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +65,27 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError("streamlit did not become healthy in time")
 
 
-@contextmanager
-def start_dashboard(folder: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Run the app on a fresh embedded demo database in `folder`; yields its URL, stops it after.
+def copy_demo(template: Path, folder: Path) -> Path:
+    """A copy of the demo database `template` as `folder`/demo.sqlite (through SQLite's backup, so it is
+    consistent whatever journal the template keeps); returns its path."""
+    target = folder / "demo.sqlite"
+    with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return target
 
-    The parent's CANARYWATCH_* and DATABASE_URL variables are dropped; `env` adds what a test needs.
+
+@contextmanager
+def start_dashboard(folder: Path, env: Mapping[str, str] | None = None, *, demo: Path | None = None) -> Iterator[str]:
+    """Run the app on the embedded demo database in `folder`; yields its URL, stops it after.
+
+    With `demo` (a built demo database, `demo_template`) the instance starts on a copy of it; without,
+    it builds its own in the background as a first start does. The parent's CANARYWATCH_* and
+    DATABASE_URL variables are dropped; `env` adds what a test needs.
     """
+    if demo is not None:
+        copy_demo(demo, folder)
     port = _free_port()
     child = {k: v for k, v in os.environ.items() if not k.startswith("CANARYWATCH_") and k != "DATABASE_URL"}
     child.update(CANARYWATCH_DEMO_PATH=str(folder / "demo.sqlite"), CANARYWATCH_LOGIN_SLEEP="0.7",
@@ -112,6 +133,7 @@ class RunningApp:
     browser: Any  # playwright Browser
     cookie_key: str
     folder: Path
+    demo_template: Path
 
     def new_page(self, **context_options: Any) -> Any:
         """A page in a fresh context (no cookies); `page.goto("/toggles")` resolves against the app."""
@@ -122,11 +144,21 @@ class RunningApp:
 
 
 @pytest.fixture(scope="session")
-def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded demo database as a first start builds it, built once for every dashboard that needs
+    no first start of its own (each gets a copy: the shared one is written to by the toggle test)."""
+    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite"
+    ensure_demo_database(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[RunningApp]:
     folder = tmp_path_factory.mktemp("dashboard")
     key = "browser-test-" + secrets.token_hex(32)
-    with launch_chromium() as browser, start_dashboard(folder, {"CANARYWATCH_COOKIE_KEY": key}) as url:
-        yield RunningApp(url, browser, key, folder)
+    with launch_chromium() as browser, start_dashboard(folder, {"CANARYWATCH_COOKIE_KEY": key},
+                                                       demo=demo_template) as url:
+        yield RunningApp(url, browser, key, folder, demo_template)
 
 
 @pytest.fixture(scope="session")

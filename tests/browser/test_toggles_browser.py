@@ -10,7 +10,7 @@ from sqlalchemy import update
 from db import upstream as up
 from db.engine import write_engine
 from demo.embedded import ensure_demo_database
-from tests.browser.conftest import VIEWPORT, login, screenshot, start_dashboard, wait_idle
+from tests.browser.conftest import VIEWPORT, copy_demo, login, screenshot, start_dashboard, wait_idle
 
 pytestmark = pytest.mark.browser
 REASON = "browser test: bundle canary for Ember"
@@ -66,7 +66,7 @@ def test_analyst_cannot_reach_the_toggle_page(browser_page):
 def test_an_engaged_kill_switch_shows_the_toggle_not_in_effect(running_app, tmp_path):
     """A second dashboard whose environment engages LEAD_CONTEXT_BUNDLE_DISABLED (upstream's 1/true/yes)."""
     env = {"CANARYWATCH_COOKIE_KEY": running_app.cookie_key, "LEAD_CONTEXT_BUNDLE_DISABLED": "yes"}
-    with start_dashboard(tmp_path, env) as url:
+    with start_dashboard(tmp_path, env, demo=running_app.demo_template) as url:
         page = running_app.browser.new_context(base_url=url, viewport=VIEWPORT).new_page()
         page.set_default_timeout(60_000)
         try:
@@ -103,8 +103,8 @@ def test_a_workspace_name_that_is_markdown_fetches_nothing(running_app, tmp_path
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     name = f"![t](http://127.0.0.1:{receiver.server_address[1]}/t.png)"
-    demo = tmp_path / "demo.sqlite"
-    ensure_demo_database(demo)  # the dashboard below finds it fresh and uses it as it is
+    demo = copy_demo(running_app.demo_template, tmp_path)  # the session's demo, built once
+    ensure_demo_database(demo)  # fresh: kept as it is, and the dashboard below uses it as it is
     engine = write_engine(f"sqlite:///{demo}")
     with engine.begin() as conn:
         conn.execute(update(up.client).where(up.client.c.id == "ws-acme").values(name=name))
