@@ -313,8 +313,6 @@ def _login_form(settings: AuthSettings, write_engine: Engine, authenticator: sta
             username = st.text_input("Username", autocomplete="username", max_chars=100)
             password = st.text_input("Password", type="password", autocomplete="current-password", max_chars=200)
             submitted = st.form_submit_button("Login")
-    # the sign-in state store (migrations on its first use) after the form: the form does not wait for it
-    store = _store(write_engine)
     with box:  # errors under the form
         if not submitted:
             return None
@@ -322,6 +320,10 @@ def _login_form(settings: AuthSettings, write_engine: Engine, authenticator: sta
         if not username or not password:
             st.error("Enter a username and a password.")
             return None
+        # the sign-in state store (migrations on its first use) only for a submit: a run that drew the form
+        # and then waited for it (on a fresh demo the build holds SQLite's write lock) kept the previous
+        # run's form on screen beside the new one
+        store = _store(write_engine)
         if store is None:
             st.error(UNREACHABLE)
             return None

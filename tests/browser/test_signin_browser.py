@@ -29,6 +29,8 @@ def test_sign_in_shows_the_overview_and_sign_out_returns_to_the_form(browser_pag
     screenshot(page, "overview-operator")
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("Username").wait_for()
+    # the form is drawn before the run ends; the page's last elements go when it does
+    page.get_by_role("heading", name="Overview").first.wait_for(state="detached", timeout=30_000)
     assert page.get_by_role("heading", name="Overview").count() == 0
     # the cookie is deleted by a browser component a moment later; then a reload stays signed out
     page.wait_for_function(f"() => !document.cookie.includes('{COOKIE}=')", timeout=15_000)
