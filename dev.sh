@@ -74,7 +74,7 @@ case "${1:-}" in
   run)
     shift
     install_python
-    exec "$VENV/bin/streamlit" run app.py "$@"
+    exec "$PY" -m ui.serve run app.py "$@"
     ;;
   test)
     shift

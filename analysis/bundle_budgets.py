@@ -61,7 +61,7 @@ def token_use(series: pd.DataFrame, settings: pd.DataFrame) -> pd.DataFrame:
         part["mean_carried_budget"] = _ratio(picked[carried], picked[calls])
         part["budget"] = [configured_budget(stored.get(w), p, section) for w, p in zip(part["workspace"],
                                                                                       part["profile"], strict=True)]
-        part["budget_from"] = ["workspace JSON over defaults" if state.get(w) == "set" else "defaults"
+        part["budget_from"] = ["workspace JSON" if state.get(w) == "set" else "defaults"
                                for w in part["workspace"]]
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)

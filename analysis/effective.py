@@ -59,6 +59,8 @@ def effective_state(settings: Mapping[str, bool], engaged: Mapping[str, bool]) -
 
 #: what overrides or gates each toggle, for the table's column help (db/catalog.py)
 GATED_BY: dict[str, str] = {t.field: t.gated_by for t in TOGGLES if t.gated_by}
+#: the toggle table's columns that say which workspace a row is (kept in view while the toggles scroll)
+IDENTITY_COLUMNS = ("workspace", "name")
 
 
 def toggle_label(eff: Effective) -> str:

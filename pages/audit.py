@@ -16,7 +16,7 @@ from analysis.rollback import is_disabling
 from auth.roles import OPERATORS
 from db.catalog import ROLLOUT_FIELDS
 from queries import audit
-from ui import filters, layout, rollback_view
+from ui import filters, layout, rollback_view, tables
 from ui.data import cached
 from ui.navigation import may_open
 from ui.safe import plain
@@ -67,7 +67,7 @@ with layout.section("Audit log"):
                 columns.insert(columns.index("workspace_name"), name)
                 config[name] = st.column_config.LinkColumn(name, display_text="open ↗", width="small")
         shown["changed_at"] = shown["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
-        picked = st.dataframe(shown[columns], hide_index=True, width="stretch", column_config=config,
+        picked = tables.show(shown[columns], hide_index=True, width="stretch", column_config=config,
                               on_select="rerun", selection_mode="single-row", key="cw_audit_table")
         total = int(facets["changes"].sum())
         capped = f" (the newest {audit.MAX_ROWS})" if len(entries) == audit.MAX_ROWS else ""

@@ -13,7 +13,7 @@ from analysis.derive import total, total_rate, with_rate
 from queries import bundle, settings
 from queries.filters import Window
 from rollout.killswitch import EnvFileError, read_kill_switches
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 from ui.markers import rollout_markers
 
@@ -94,7 +94,7 @@ with layout.section("Tokens against budgets"):
                                 hline_label="budget",
                                 title="Mean estimated tokens per call against the configured budget"),
                     budget_shown, key="bundle-budgets")
-        st.dataframe(use[["workspace_name", "profile", "section", "calls", "mean_tokens", "budget",
+        tables.show(use[["workspace_name", "profile", "section", "calls", "mean_tokens", "budget",
                           "mean_carried_budget", "share_of_budget", "budget_from"]], hide_index=True, width="stretch",
                      column_config={"workspace_name": "workspace",
                                     "mean_tokens": st.column_config.NumberColumn(format="%.0f"),
@@ -124,7 +124,7 @@ with layout.section("Bundle coverage"):
         charts.show(charts.bars(missing_shown, x="workspace_name", y="missing_share", color="feature_group",
                                 percent=True, title="Share of calls missing bundle stats where the bundle is in effect",
                                 y_title="calls without stats / calls"), missing_shown, key="bundle-coverage")
-        st.dataframe(table[["workspace_name", "feature_group", "calls", "with_bundle", "missing", "missing_share"]],
+        tables.show(table[["workspace_name", "feature_group", "calls", "with_bundle", "missing", "missing_share"]],
                      hide_index=True, width="stretch",
                      column_config={"workspace_name": "workspace",
                                     "missing_share": st.column_config.NumberColumn(format="percent")})

@@ -17,7 +17,7 @@ from analysis.canary.active import ActiveCanary
 from auth.roles import OPERATORS
 from queries.canary import CanarySpec
 from queries.filters import FilterError
-from ui import canary, canary_view, filters, layout, rollback_view
+from ui import canary, canary_view, filters, layout, rollback_view, tables
 from ui.canary_status import split_param
 from ui.safe import plain
 from ui.watch_status import arming_control, verdict_history_section
@@ -85,7 +85,7 @@ with layout.section("Active canaries"):
     canaries = canary.active(now)
     st.subheader("Active canaries")
     if canaries:
-        st.dataframe(canary.active_table(canaries, now, label), hide_index=True, width="stretch")
+        tables.show(canary.active_table(canaries, now, label), hide_index=True, width="stretch")
         current = next((i for i, c in enumerate(canaries) if [c.workspace] == st.session_state.get(WS_KEY)
                         and c.field == st.session_state.get(FIELD_KEY)), None)
         st.selectbox("Active canary", range(len(canaries)), index=current, key=PICK_KEY,

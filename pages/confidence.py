@@ -9,7 +9,7 @@ import streamlit as st
 
 from analysis.derive import ecdf_from_histogram, sums_by, total, total_rate, with_rate
 from queries import drafts
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 from ui.markers import rollout_markers
 
@@ -109,7 +109,7 @@ with layout.section("By channel"):
                             [["channel", "auto-sent share"]], on="channel")
         table = table.merge(with_rate(channels, "confidence_sum", "scored", by=["channel"], name="mean confidence")
                             [["channel", "scored", "mean confidence"]], on="channel")
-        st.dataframe(table, hide_index=True, width="stretch",
+        tables.show(table, hide_index=True, width="stretch",
                      column_config={"needs_review rate": st.column_config.NumberColumn(format="percent"),
                                     "auto-sent share": st.column_config.NumberColumn(format="percent"),
                                     "mean confidence": st.column_config.NumberColumn(format="%.3f")})

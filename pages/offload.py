@@ -17,7 +17,7 @@ from analysis.rules import load_rules
 from db import upstream as up
 from queries import offload
 from queries import offload_snapshot as snap
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 from ui.labels import note_unknown_labels
 from ui.markers import rollout_markers
@@ -62,7 +62,7 @@ with layout.section("Webhook queue"):
                "backlog that builds and drains between two samples does not show.")
     table = retry_totals(cached(offload.webhook_retries, f), by=["provider", "status"])
     if not table.empty:
-        st.dataframe(table, hide_index=True, width="stretch",
+        tables.show(table, hide_index=True, width="stretch",
                      column_config={"attempts_per_event": st.column_config.NumberColumn(format="%.2f")})
         st.caption(offload.webhook_retries.describes)
         note_unknown_labels(table, "status", up.webhook_event.c.status)
@@ -83,7 +83,7 @@ with layout.section("Background functions"):
                     failed_shown, key="offload-failed-runs")
         st.caption(offload.function_run_series.describes + " Each retry is its own row: attempts, not logical runs. "
                    f"No ratio is drawn for a bucket with fewer than {MIN_RUNS} runs.")
-        st.dataframe(failure_ratios(runs, by=["function"], min_runs=1), hide_index=True,
+        tables.show(failure_ratios(runs, by=["function"], min_runs=1), hide_index=True,
                      width="stretch", column_config={"failure_ratio": st.column_config.NumberColumn(format="percent")})
 with layout.section("Offload monitoring snapshot"):
     SNAPSHOT_KEY = "cw_offload_snapshot_prepared"

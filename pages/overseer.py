@@ -10,7 +10,7 @@ import streamlit as st
 from analysis.decisions import decision_rate, share_of
 from analysis.derive import total
 from queries import overseer
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 from ui.markers import rollout_markers
 
@@ -51,7 +51,7 @@ with layout.section("Gate decisions"):
                                 title="Gate revise rate by workspace", y_title="revise / all gate decisions"),
                     ws_shown, key="overseer-revise-by-workspace")
         st.caption("The same decisions summed per workspace over the whole window.")
-        st.dataframe(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]], hide_index=True,
+        tables.show(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]], hide_index=True,
                      width="stretch", column_config={"workspace_name": "workspace",
                                                      "revise_rate": st.column_config.NumberColumn(format="percent")})
 

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.derive import count_where, sums_by, total, total_rate, wait_minutes
-from analysis.effective import GATED_BY, toggle_table
+from analysis.effective import GATED_BY, IDENTITY_COLUMNS, toggle_table
 from analysis.health import RULES, Hint, judge_bookings, judge_failure_ratio, judge_queue
 from analysis.queue import worst_failure_ratios
 from analysis.significance import SEVERITY, judge_by_workspace, judge_window_change
@@ -23,7 +23,7 @@ from auth.roles import Role
 from auth.throttle import is_per_process
 from queries import booking, bundle, drafts, offload, overseer, revision, settings
 from rollout.killswitch import EnvFileError, read_kill_switches
-from ui import filters, layout
+from ui import filters, layout, tables
 from ui.canary_status import active_canaries_section
 from ui.context import app_context
 from ui.data import cached
@@ -224,7 +224,7 @@ with layout.section("Kill switches"):
         switches = {}
     engaged = {name: s.engaged for name, s in switches.items()}
     if switches:
-        st.dataframe(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
+        tables.show(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
                                     "engaged": "yes" if s.engaged else "no"} for s in switches.values()]),
                      hide_index=True, width="stretch")
         sources = sorted({s.source for s in switches.values()})
@@ -238,8 +238,8 @@ with layout.section("Rollout state per workspace"):
         layout.empty_state("workspaces")
     else:
         table = pd.DataFrame(toggle_table(frame.to_dict("records"), engaged))
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={t: st.column_config.TextColumn(help=h, width="large") for t, h in GATED_BY.items()})
+        tables.show(table, hide_index=True, width="stretch",
+                     column_config=tables.toggle_columns(GATED_BY, IDENTITY_COLUMNS))
         st.caption("Each toggle as stored and whether it is in effect (toggle AND NOT kill switch; the booking "
                    "gate also needs the bundle in effect and autoBookMeetings). "
                    + settings.workspace_settings.describes)

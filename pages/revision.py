@@ -13,7 +13,7 @@ from analysis.derive import bucket_edges, percentile_upper_edge, sums_by, total,
 from analysis.revision_review import FIELD, Side, enabling_changes, formatted, review_metrics, review_window
 from queries import drafts, events, revision, revision_review
 from queries.filters import Window
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 from ui.markers import rollout_markers
 from ui.safe import plain
@@ -57,7 +57,7 @@ def post_launch_review(f: Window) -> Window:
         return Side(cached(revision.revision_series, w), cached(revision.revise_error_series, w),
                     cached(drafts.channel_summary, w))
 
-    st.dataframe(formatted(review_metrics(side(before), side(after))), hide_index=True, width="stretch")
+    tables.show(formatted(review_metrics(side(before), side(after))), hide_index=True, width="stretch")
     st.caption("Descriptive: both days' values and the difference, no significance test. "
                f"{revision.revision_series.describes} {drafts.channel_summary.describes}")
     sample = cached(revision_review.applied_revision_sample, after, size=size)
@@ -66,7 +66,7 @@ def post_launch_review(f: Window) -> Window:
     else:
         shown = filters.workspace_label(sample).drop(columns="workspace").rename(
             columns={"workspace_name": "workspace"})
-        st.dataframe(shown[["draft_id", "workspace", "attempted_at", "channel", "confidence_before",
+        tables.show(shown[["draft_id", "workspace", "attempted_at", "channel", "confidence_before",
                             "confidence_after"]], hide_index=True, width="stretch")
         st.caption(f"{revision_review.applied_revision_sample.describes} Open them upstream by id to read the text.")
     return after
@@ -113,7 +113,7 @@ with layout.section("At-most-once invariant"):
                  f"{broken} draft(s) whose revision columns break the contract.", icon=":material/error:")
         for part in (loops[loops["drafts_looped_more_than_once"] > 0], odd):
             if not part.empty:
-                st.dataframe(named(part), hide_index=True, width="stretch")
+                tables.show(named(part), hide_index=True, width="stretch")
     else:
         st.success(f"0 violations: no draft revised more than once ({total(loops, 'drafts_looped'):,} drafts "
                    "looped) and no revision record breaking the contract.", icon=":material/verified:")
@@ -174,13 +174,13 @@ with layout.section("By channel and campaign"):
     else:
         by_channel = with_rate(now, "applied", "attempted", by=["channel"], name="applied rate")
         deltas = with_rate(now, "delta_sum", "paired", by=["channel"], name="mean delta")[["channel", "mean delta"]]
-        st.dataframe(by_channel.merge(deltas, on="channel"), hide_index=True, width="stretch",
+        tables.show(by_channel.merge(deltas, on="channel"), hide_index=True, width="stretch",
                      column_config={"applied rate": PERCENT,
                                     "mean delta": st.column_config.NumberColumn(format="%+.3f")})
         by_campaign = cached(revision.revision_by_campaign, f)
         campaigns = named(with_rate(by_campaign, "applied", "attempted", by=["workspace", "campaign_id"],
                                     name="applied rate"))
-        st.dataframe(campaigns[["workspace", "campaign_id", "attempted", "applied", "applied rate"]],
+        tables.show(campaigns[["workspace", "campaign_id", "attempted", "applied", "applied rate"]],
                      hide_index=True, width="stretch", column_config={"applied rate": PERCENT})
         st.caption(revision.revision_by_campaign.describes)
 
@@ -212,7 +212,7 @@ with layout.section("Drafts to sample upstream"):
     if sample.empty:
         layout.empty_state("revision attempts")
     else:
-        st.dataframe(named(sample)[["draft_id", "workspace", "channel", "attempted_at", "applied"]],
+        tables.show(named(sample)[["draft_id", "workspace", "channel", "attempted_at", "applied"]],
                      hide_index=True, width="stretch")
         st.caption(revision.revision_sample_ids.describes + " Open them upstream to read the text.")
 layout.freshness_bar()

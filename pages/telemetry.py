@@ -9,7 +9,7 @@ import streamlit as st
 
 from analysis.hygiene import feature_summary, flagged, key_status_rows, key_table
 from queries import telemetry
-from ui import charts, filters, layout, tiles
+from ui import charts, filters, layout, tables, tiles
 from ui.data import cached
 
 MAX_LEN = 24  # a string longer than this under a top-level key is flagged (the query counts, never returns it)
@@ -40,17 +40,17 @@ with layout.section("Metadata keys"):
             st.success("Every key seen is documented and no long string values were seen.")
         else:
             st.error(f"{len(bad)} feature/key pair(s) are undocumented or hold long strings (names and counts only).")
-            st.dataframe(bad, hide_index=True, width="stretch")
+            tables.show(bad, hide_index=True, width="stretch")
         key_rows = key_status_rows(table)
         charts.show(charts.bars(key_rows, x="rows", y="feature_id", color="status", barmode="stack",
                                 title="Top-level key occurrences per featureId: documented, undocumented, "
                                 "long strings", y_title="featureId"), key_rows, key="telemetry-keys")
         st.caption(telemetry.metadata_key_counts.describes)
-        st.dataframe(table, hide_index=True, width="stretch")
+        tables.show(table, hide_index=True, width="stretch")
 
 with layout.section("Calls without metadata"):
     presence = cached(telemetry.metadata_presence, f)
     if not presence.empty:
-        st.dataframe(feature_summary(table, presence), hide_index=True, width="stretch")
+        tables.show(feature_summary(table, presence), hide_index=True, width="stretch")
         st.caption(telemetry.metadata_presence.describes + " keys_seen and flagged_keys from the table above.")
 layout.freshness_bar()

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
-from analysis.effective import GATED_BY, effective_state, toggle_table
+from analysis.effective import GATED_BY, IDENTITY_COLUMNS, effective_state, toggle_table
 from auth.roles import SUPER_ADMINS
 from auth.session import sign_out_everywhere
 from auth.store import StateUnreachable
@@ -21,7 +21,7 @@ from queries import settings
 from queries.filters import Window, as_utc
 from rollout.killswitch import EnvFileError, read_kill_switches
 from rollout.service import TOGGLE_FIELDS, StaleWrite, WriteFailed, WriteRefused, set_budgets, set_toggle
-from ui import data, layout
+from ui import data, layout, tables
 from ui.context import app_context
 from ui.data import cached
 from ui.navigation import may_open
@@ -66,7 +66,7 @@ engaged = {name: s.engaged for name, s in switches.items()}
 
 with layout.section("Kill switches"):
     st.subheader("Global env kill switches")
-    st.dataframe(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
+    tables.show(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
                                 "engaged": s.engaged, "read from": s.source} for s in switches.values()]),
                  hide_index=True, width="stretch")
 
@@ -77,8 +77,8 @@ with layout.section("Workspace settings"):
         st.stop()
     st.subheader("Toggles per workspace")
     table = pd.DataFrame(toggle_table(frame.to_dict("records"), engaged))
-    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 600),
-                 column_config={t: st.column_config.TextColumn(help=h) for t, h in GATED_BY.items()})
+    tables.show(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 600),
+                 column_config=tables.toggle_columns(GATED_BY, IDENTITY_COLUMNS))
     st.caption("Stored value, and whether it is in effect: a kill switch overrides a toggle, and the booking "
                "gate also needs the bundle in effect and autoBookMeetings on (DATA_CONTRACT.md section 2).")
 
@@ -181,7 +181,7 @@ with layout.section("Workspace settings"):
         data.refresh()
     with st.expander("Budgets upstream applies for this workspace"):
         merged = effective_budgets(stored)
-        st.dataframe(pd.DataFrame([{"profile": p, "section": s, **limits} for p, secs in merged.items()
+        tables.show(pd.DataFrame([{"profile": p, "section": s, **limits} for p, secs in merged.items()
                                    for s, limits in secs.items()]), hide_index=True, width="stretch")
 with layout.section("Sessions"), st.expander("Sign a user out everywhere"):
     st.caption("Ends every session of that user on every replica sharing the database (a stolen or forgotten "

@@ -52,7 +52,7 @@ def test_token_use_is_mean_tokens_per_call_against_the_configured_budget():
     assert out.loc["knowledge", "mean_carried_budget"] == pytest.approx(8000 / 4)
     assert out.loc["knowledge", "budget"] == 2000
     assert out.loc["knowledge", "share_of_budget"] == pytest.approx(1000 / 2000)
-    assert out.loc["knowledge", "budget_from"] == "workspace JSON over defaults"
+    assert out.loc["knowledge", "budget_from"] == "workspace JSON"
     assert out.loc["memory", "share_of_budget"] == pytest.approx(600 / 1200)
 
 

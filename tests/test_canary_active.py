@@ -103,5 +103,5 @@ def test_active_canaries_section_renders_the_demo_canaries_with_their_verdicts(e
     assert acme.loc[BUNDLE, "by"] == "demo-seed"
     assert acme.loc[BUNDLE, "verdict"] == "FAIL", table.to_string()
     assert acme.loc[BUNDLE, "worst"] == "needs_review_rate_increase"
-    assert acme.loc[BUNDLE, "confounded"] == f"confounded: {BUNDLE} and {REVISION} changed together"
+    assert acme.loc[BUNDLE, "changed with"] == REVISION and acme.loc[REVISION, "changed with"] == BUNDLE
     assert app.get("page_link") == []

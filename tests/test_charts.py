@@ -113,10 +113,17 @@ def test_threshold_labels_closer_than_the_minimum_gap_are_one_label():
 def test_upstream_text_is_escaped_for_plotly_and_spreadsheet_formulas_are_defused():
     frame = pd.DataFrame({"workspace": ["<b>Acme</b> & co", "=HYPERLINK(\"x\")"], "drafts": [3, 4]})
     fig = charts.bars(frame, x="workspace", y="drafts", title="<i>t</i>")
-    assert list(fig.data[0].x) == ["&lt;b&gt;Acme&lt;/b&gt; &amp; co", "=HYPERLINK(\"x\")"]
+    assert list(fig.data[0].x) == ["&lt;b&gt;Acme&lt;/b&gt; &amp;<br>co", "=HYPERLINK(\"x\")"]
     assert fig.layout.title.text == "&lt;i&gt;t&lt;/i&gt;"
     assert charts.csv_bytes(frame).decode().splitlines() == [
         "workspace,drafts", "<b>Acme</b> & co,3", "\"'=HYPERLINK(\"\"x\"\")\",4"]
+
+
+def test_labels_under_vertical_bars_are_wrapped_level_onto_at_most_three_lines():
+    frame = pd.DataFrame({"profile": ["auto_send_evaluator · knowledge", "draft · memory", "x" * 50], "n": [1, 2, 3]})
+    fig = charts.bars(frame, x="profile", y="n", title="t")
+    assert list(fig.data[0].x) == ["auto_send_<br>evaluator ·<br>knowledge", "draft · memory", "x" * 41 + "…"]
+    assert fig.layout.xaxis.tickangle == 0
 
 
 def test_long_category_labels_are_cut_and_numbers_draw_horizontal_bars():

@@ -93,7 +93,8 @@ def current_verdict(canary: ActiveCanary, end) -> Evaluation | None:
 
 
 def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd.DataFrame:
-    """One row per active canary: workspace name, field, since, who, verdict, worst rule, confounding."""
+    """One row per active canary: workspace name, field, since, who, verdict, worst rule, and the other rollout
+    fields changed with it (confounded: the verdict cannot tell which change did what)."""
     rows = []
     for c in canaries:
         evaluation = current_verdict(c, end)
@@ -101,8 +102,9 @@ def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd
         rows.append({"workspace": names.get(c.workspace, c.workspace), "field": c.field,
                      "since (UTC)": f"{c.since:%Y-%m-%d %H:%M}" if c.since else "not in the audit log",
                      "by": c.actor or "—", "verdict": verdict.headline if verdict else "not judged",
-                     "worst": (verdict.worst or "—") if verdict else "—", "confounded": c.confounded or "—"})
-    return pd.DataFrame(rows, columns=["workspace", "field", "since (UTC)", "by", "verdict", "worst", "confounded"])
+                     "worst": (verdict.worst or "—") if verdict else "—",
+                     "changed with": ", ".join(c.confounded_with) or "—"})  # short cells: the grid cuts long ones
+    return pd.DataFrame(rows, columns=["workspace", "field", "since (UTC)", "by", "verdict", "worst", "changed with"])
 
 
 def packet_zip(packet: Packet) -> bytes:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis.canary.active import ActiveCanary
 from auth.roles import Role
-from ui import canary, filters
+from ui import canary, filters, tables
 from ui.data import DataUnavailable
 from ui.navigation import allowed, spec_for
 from ui.safe import plain
@@ -48,7 +48,7 @@ def active_canaries_section(roles: frozenset[Role] | None = None) -> list[Active
     if not canaries:
         st.info("No active canary: every rollout field matches the fleet majority in every workspace.")
         return []
-    st.dataframe(table, hide_index=True, width="stretch")  # table cells are text, never Markdown
+    tables.show(table, hide_index=True, width="stretch")  # table cells are text, never Markdown
     if roles is None or allowed(spec_for(CANARY_PAGE), roles):
         for c, row in zip(canaries, table.to_dict("records"), strict=True):
             label = f"{plain(names.get(c.workspace, c.workspace), limit=60)} · {c.field} · {row['verdict']}"

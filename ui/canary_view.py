@@ -16,6 +16,7 @@ from analysis.rules import RuleResult, RuleStatus, display
 from auth.roles import Role
 from db.catalog import rollback_steps, watch_after_rollback
 from queries.canary import CanaryInputs, CanarySpec
+from ui import tables
 from ui.canary import packet_name, packet_zip
 from ui.navigation import allowed, spec_for
 from ui.safe import plain
@@ -71,7 +72,7 @@ def metric_rows(evaluation: Evaluation) -> pd.DataFrame:
 
 
 def metrics_table(evaluation: Evaluation) -> None:
-    st.dataframe(metric_rows(evaluation), hide_index=True, width="stretch")
+    tables.show(metric_rows(evaluation), hide_index=True, width="stretch")
     st.caption("Each metric: the canary after the split against its own equal-length window before it, minus the "
                "clean control's change over the same windows (difference-in-differences); without a clean control, "
                "its own past. HIGH/LOW count only when significant after Holm correction and beyond the tolerance. "
@@ -91,7 +92,7 @@ def _rule_rows(results: Sequence[RuleResult]) -> pd.DataFrame:
 
 def rules_table(evaluation: Evaluation) -> None:
     """The workspace-scoped rules: the canary's own rows, these decide the verdict."""
-    st.dataframe(_rule_rows(evaluation.verdict.workspace_rules), hide_index=True, width="stretch")
+    tables.show(_rule_rows(evaluation.verdict.workspace_rules), hide_index=True, width="stretch")
 
 
 def platform_health(evaluation: Evaluation) -> None:
@@ -101,7 +102,7 @@ def platform_health(evaluation: Evaluation) -> None:
     colour = {"INCIDENT": "red", "DEGRADED": "orange", "OK": "green"}.get(status, "gray")
     st.markdown(f"**Platform health: :{colour}[{status}]** (global signals: BackgroundFunctionRun, the queue of "
                 "other workspaces, runtime logs; a critical trip means the canary is not judged)")
-    st.dataframe(_rule_rows(verdict.platform_rules), hide_index=True, width="stretch")
+    tables.show(_rule_rows(verdict.platform_rules), hide_index=True, width="stretch")
 
 
 def control(inputs: CanaryInputs, names: dict[str, str]) -> None:

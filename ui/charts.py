@@ -17,6 +17,7 @@ No statistics are computed here beyond reshaping for display.
 from __future__ import annotations
 
 import html
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 
@@ -33,6 +34,7 @@ OTHER = "other"
 TOP_N = 8  # workspaces drawn by name over the whole fleet; the rest are "other"
 MIN_VOLUME = 20  # a rate's bucket with fewer events than this is drawn faded
 LABEL_CHARS = 28  # category tick labels are cut here (the full text is in the hover and the CSV)
+LINE_CHARS = 14  # a category tick label is wrapped onto lines this long and drawn level (rotated ones get clipped)
 
 #: Every category with a colour of its own, the same on every chart and page.
 PALETTE: dict[str, str] = {
@@ -86,6 +88,18 @@ def plotly_text(value: object) -> str:
 def short(value: object, limit: int = LABEL_CHARS) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wrapped(value: object, width: int = LINE_CHARS) -> str:
+    """`value` cut to three lines, escaped, and broken onto lines of about `width` characters after a
+    space, underscore, dot or dash (plotly's line break is <br>; a word longer than a line stays whole)."""
+    lines: list[str] = []
+    for piece in re.findall(r"[^ _.\-]*(?:[ _.\-]+|$)", short(value, 3 * width)):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
+            lines[-1] += piece
+        elif piece:
+            lines.append(piece)
+    return "<br>".join(plotly_text(line.strip()) for line in lines if line.strip())
 
 
 # -- shaping a frame for display ------------------------------------------------------------------
@@ -247,6 +261,8 @@ def stacked_bars(frame: pd.DataFrame, *, x: str, y: str, color: str, title: str,
         fig.add_trace(go.Bar(x=_axis_values(part[x]), y=part[y], name=plotly_text(category),
                              marker_color=colours[str(category)]))
     fig.update_layout(barmode="stack", bargap=0.1)
+    if x != "bucket":
+        fig.update_xaxes(tickangle=0)
     if x == "bucket":
         fig.update_xaxes(title_text="UTC")
         add_events(fig, events, span=_span(frame, x))
@@ -267,7 +283,7 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, color: str | None =
     for category in categories:
         part = frame if category is None else frame[frame[color] == category]
         colour = colours.get(str(category), CYCLE[0]) if category is not None else CYCLE[0]
-        labels = _axis_values(part[y] if horizontal else part[x])
+        labels = _axis_values(part[y], wrap=False) if horizontal else _axis_values(part[x])
         values = part[x] if horizontal else part[y]
         fig.add_trace(go.Bar(x=values if horizontal else labels, y=labels if horizontal else values,
                              orientation="h" if horizontal else "v", marker_color=colour,
@@ -275,16 +291,18 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, color: str | None =
                              showlegend=category is not None))
     fig.update_layout(barmode="stack" if barmode == "stack" else "group", bargap=0.15)
     fig.update_xaxes(title_text=plotly_text(x))
+    (fig.update_yaxes if horizontal else fig.update_xaxes)(tickangle=0)
     if hline is not None:
         fig.add_hline(y=hline, line_dash="dash", line_color=THRESHOLD_COLOUR, annotation_text=plotly_text(hline_label))
     return _finish(fig, title, y_title=y_title or y, percent=percent)
 
 
-def _axis_values(values: pd.Series) -> pd.Series:
-    """Category axis labels escaped and cut to LABEL_CHARS (numbers and times as they are)."""
+def _axis_values(values: pd.Series, *, wrap: bool = True) -> pd.Series:
+    """Category axis labels escaped, wrapped onto level lines under vertical bars or cut to LABEL_CHARS
+    beside horizontal ones (numbers and times as they are)."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return values
-    return values.map(lambda v: plotly_text(short(v)))
+    return values.map(wrapped if wrap else lambda v: plotly_text(short(v)))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -3,8 +3,9 @@ grouping into markers that do not overlap at a chart's scale; threshold labels p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 import pandas as pd
 
@@ -18,6 +19,30 @@ MERGE_SHARE = 1 / 60
 STAGGER_SHARE = 1 / 8
 LEVELS = (1.0, 0.9, 0.8)
 LABEL_CHARS = 26
+
+T = TypeVar("T")
+
+
+def split_runs(items: Sequence[T], position: Callable[[T], float], *, close: Callable[[float], bool],
+               anchor: Literal["first", "last"]) -> list[list[T]]:
+    """`items` (sorted by `position`) in runs: an item joins the current run when `close(distance)` holds for
+    its distance to the run's first member (runs never grow wider than the closeness) or its last (runs chain)."""
+    runs: list[list[T]] = []
+    for item in items:
+        if runs and close(position(item) - position(runs[-1][0 if anchor == "first" else -1])):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def label_levels(positions: Sequence[float], *, near: Callable[[float], bool], levels: int) -> list[int]:
+    """A label level per position: one lower (cycling through `levels`) than the previous label's when
+    `near(distance to it)`, else the top one."""
+    out: list[int] = []
+    for i, position in enumerate(positions):
+        out.append((out[-1] + 1) % levels if out and near(position - positions[i - 1]) else 0)
+    return out
 
 
 def rollout_markers(f: Window) -> pd.DataFrame:
@@ -52,21 +77,16 @@ def marker_groups(frame: pd.DataFrame, *, span: tuple[object, object] | None = N
     lo, hi = min(_utc(m) for m in moments), max(_utc(m) for m in moments)
     width = max((hi - lo).total_seconds(), 3600.0)
     merge, stagger = width * MERGE_SHARE, width * STAGGER_SHARE
-    clusters: list[list[pd.Series]] = []
-    for _, event in ordered.iterrows():
-        if clusters and (event["_when"] - clusters[-1][0]["_when"]).total_seconds() <= merge:
-            clusters[-1].append(event)
-        else:
-            clusters.append([event])
+    changes = [event for _, event in ordered.iterrows()]
+    clusters = split_runs(changes, lambda e: e["_when"].timestamp(), close=lambda d: d <= merge, anchor="first")
+    starts = [cluster[0]["_when"].timestamp() for cluster in clusters]
     groups: list[MarkerGroup] = []
-    level = 0
-    for cluster in clusters:
-        when = cluster[0]["_when"]
-        near = bool(groups) and (when - groups[-1].when).total_seconds() <= stagger
-        level = (level + 1) % len(LEVELS) if near else 0
+    for cluster, level in zip(clusters, label_levels(starts, near=lambda d: d <= stagger, levels=len(LEVELS)),
+                              strict=True):
         label = _short(f"{cluster[0]['field']}: {cluster[0]['old_value']}→{cluster[0]['new_value']}") \
             if len(cluster) == 1 else f"{len(cluster)} changes"
-        groups.append(MarkerGroup(when, label, tuple(describe_event(e) for e in cluster), LEVELS[level]))
+        groups.append(MarkerGroup(cluster[0]["_when"], label, tuple(describe_event(e) for e in cluster),
+                                  LEVELS[level]))
     return groups
 
 
@@ -102,17 +122,9 @@ def threshold_labels(thresholds: Iterable[float], *, span: tuple[float, float]) 
         return []
     lo, hi = min(span[0], values[0]), max(span[1], values[-1])
     gap = (hi - lo if hi > lo else 1.0) * THRESHOLD_GAP_SHARE
-    runs: list[list[float]] = []
-    for value in values:
-        if runs and value - runs[-1][-1] < gap:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    labels: list[ThresholdLabel] = []
-    level = 0
-    for run in runs:
-        near = bool(labels) and run[-1] - labels[-1].x < 2 * gap
-        level = (level + 1) % len(THRESHOLD_LEVELS) if near else 0
-        text = f"threshold {run[0]:g}" if len(run) == 1 else "thresholds " + ", ".join(f"{v:g}" for v in run)
-        labels.append(ThresholdLabel(run[-1], text, THRESHOLD_LEVELS[level]))
-    return labels
+    runs = split_runs(values, float, close=lambda d: d < gap, anchor="last")
+    ends = [run[-1] for run in runs]
+    levels = label_levels(ends, near=lambda d: d < 2 * gap, levels=len(THRESHOLD_LEVELS))
+    return [ThresholdLabel(run[-1], f"threshold {run[0]:g}" if len(run) == 1
+                           else "thresholds " + ", ".join(f"{v:g}" for v in run), THRESHOLD_LEVELS[level])
+            for run, level in zip(runs, levels, strict=True)]

@@ -15,6 +15,7 @@ from queries.offload_snapshot import snapshot_window
 from rollout.killswitch import EnvFileError, read_kill_switches
 from services import rollback
 from services.evidence import recovery_entry, snapshot_entry
+from ui import tables
 from ui.canary import rules
 from ui.context import app_context
 from ui.data import TTL_SECONDS, DataUnavailable
@@ -88,7 +89,7 @@ def headline(verdict: RollbackVerdict) -> str:
 
 def show(verdict: RollbackVerdict) -> None:
     st.markdown(headline(verdict))
-    st.dataframe(signal_rows(verdict), hide_index=True, width="stretch")
+    tables.show(signal_rows(verdict), hide_index=True, width="stretch")
 
 
 def canary_section(spec: CanarySpec, field: str | None) -> RollbackVerdict | None:

@@ -93,7 +93,7 @@ def start_dashboard(folder: Path, env: Mapping[str, str] | None = None, *, demo:
     child.update(env or {})
     log = (folder / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "ui.serve", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=child, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -4,6 +4,7 @@
   figures following the link; changing a filter writes it back to the address bar;
 - an analyst typing /toggles is told which role that page needs and gets a link home;
 - an audit row leads to the canary view of that change with its workspace, split and field;
+- the Overview lists the demo's active canary with its verdict first, and its link opens that canary judged;
 - no page asks any host but the app's own (127.0.0.1) for anything;
 - on a fresh demo the sign-in form is there while the demo data is still being generated (progress
   shown), and signing in then opens the Overview once the data is in.
@@ -100,6 +101,28 @@ def test_an_audit_row_links_to_the_canary_view_of_that_change(browser_page):
     assert shown.get("ws") == [CANARY_WS] and shown.get("field") == ["autoSendRevisionEnabled"], page.url
     assert shown.get("split", [""])[0].endswith(":00:00Z"), page.url
     screenshot(page, "audit-to-canary-operator")
+
+
+def test_the_overview_shows_the_active_canary_with_its_verdict_and_links_to_it(browser_page):
+    page = browser_page
+    login(page, "operator", "demo-operator-pass")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("heading", name="Active canaries").wait_for(timeout=120_000)
+    # the demo canary (demo/story.py): Acme Outbound's revision change, failing; its row comes first
+    link = main.get_by_role("link", name="Acme Outbound · autoSendRevisionEnabled · FAIL")
+    link.wait_for(timeout=120_000)
+    headings = main.locator("h2, h3").all_inner_texts()
+    health = next(i for i, h in enumerate(headings) if h.startswith("Health"))
+    assert headings.index("Active canaries") < health, headings
+    wait_idle(page)
+    screenshot(page, "overview-active-canary-operator")
+    link.click()
+    main.get_by_role("heading", name="Canary window", exact=True).first.wait_for()
+    shown = query(page)
+    assert shown.get("ws") == [CANARY_WS] and shown.get("field") == ["autoSendRevisionEnabled"], page.url
+    main.get_by_role("heading", name="Platform health").wait_for(timeout=120_000)
+    assert main.locator("h2").first.inner_text().startswith("FAIL"), main.locator("h2").first.inner_text()
+    assert page.get_by_test_id("stException").count() == 0
 
 
 def test_no_page_asks_another_host(running_app):
