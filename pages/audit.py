@@ -65,7 +65,8 @@ with layout.section("Audit log"):
             if may_open(path, user.roles):
                 shown[name] = [f"{base}/{title}?{urlencode(p[0] if path == CANARY else p[1])}" for p in links]
                 columns.insert(columns.index("workspace_name"), name)
-                config[name] = st.column_config.LinkColumn(name, display_text="open ↗", width="small")
+                # sized for its header: the cells show "open ↗", not the URL the grid would measure
+                config[name] = st.column_config.LinkColumn(name, display_text="open ↗", width=100)
         shown["changed_at"] = shown["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
         picked = tables.show(shown[columns], hide_index=True, width="stretch", column_config=config,
                               on_select="rerun", selection_mode="single-row", key="cw_audit_table")

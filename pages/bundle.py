@@ -98,14 +98,14 @@ with layout.section("Tokens against budgets"):
                           "mean_carried_budget", "share_of_budget", "budget_from"]], hide_index=True, width="stretch",
                      column_config={"workspace_name": "workspace",
                                     "mean_tokens": st.column_config.NumberColumn(format="%.0f"),
-                                    "mean_carried_budget": st.column_config.NumberColumn("budget the calls carried",
+                                    "mean_carried_budget": st.column_config.NumberColumn("carried budget",
                                                                                          format="%.0f"),
                                     "budget": st.column_config.NumberColumn("configured budget", format="%d"),
                                     "share_of_budget": st.column_config.NumberColumn(format="percent"),
                                     "budget_from": "budget from"})
         st.caption("Mean of totalTokensEstimated per call carrying the section, against maxTokens configured now "
                    "(the workspace's leadContextBundleBudgets JSON merged over the defaults of DATA_CONTRACT.md "
-                   "section 2); 'budget the calls carried' is the mean maxTokens recorded on the calls themselves.")
+                   "section 2); 'carried budget' is the mean maxTokens recorded on the calls themselves.")
 
 with layout.section("Bundle coverage"):
     cov, effective = fallback_coverage(f)

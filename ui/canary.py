@@ -93,18 +93,21 @@ def current_verdict(canary: ActiveCanary, end) -> Evaluation | None:
 
 
 def active_table(canaries: list[ActiveCanary], end, names: dict[str, str]) -> pd.DataFrame:
-    """One row per active canary: workspace name, field, since, who, verdict, worst rule, and the other rollout
-    fields changed with it (confounded: the verdict cannot tell which change did what)."""
+    """One row per active canary: workspace name, field, verdict, worst rule, the other rollout fields changed
+    with it (confounded: the verdict cannot tell which change did what), since when ("unaudited": enabled with
+    no audit row) and who."""
     rows = []
     for c in canaries:
         evaluation = current_verdict(c, end)
         verdict = evaluation.verdict if evaluation is not None else None
         rows.append({"workspace": names.get(c.workspace, c.workspace), "field": c.field,
-                     "since (UTC)": f"{c.since:%Y-%m-%d %H:%M}" if c.since else "not in the audit log",
-                     "by": c.actor or "—", "verdict": verdict.headline if verdict else "not judged",
+                     "verdict": verdict.headline if verdict else "not judged",
                      "worst": (verdict.worst or "—") if verdict else "—",
-                     "changed with": ", ".join(c.confounded_with) or "—"})  # short cells: the grid cuts long ones
-    return pd.DataFrame(rows, columns=["workspace", "field", "since (UTC)", "by", "verdict", "worst", "changed with"])
+                     "changed with": ", ".join(c.confounded_with) or "—",  # short cells: the grid cuts long ones
+                     "since (UTC)": f"{c.since:%Y-%m-%d %H:%M}" if c.since else "unaudited",
+                     "by": c.actor or "—"})
+    # the status first, when and who last: on a narrow page the grid scrolls the last columns out of view
+    return pd.DataFrame(rows, columns=["workspace", "field", "verdict", "worst", "changed with", "since (UTC)", "by"])
 
 
 def packet_zip(packet: Packet) -> bytes:

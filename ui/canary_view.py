@@ -65,9 +65,9 @@ def metric_rows(evaluation: Evaluation) -> pd.DataFrame:
                      "delta": _delta(m.metric, m.delta),
                      "95% interval": "—" if m.ci is None else f"[{_delta(m.metric, m.ci[0])}, "
                                                               f"{_delta(m.metric, m.ci[1])}]",
-                     "against": m.against or "—", "p": "—" if m.p_value is None else f"{m.p_value:.2e}",
+                     "p": "—" if m.p_value is None else f"{m.p_value:.2e}",
                      "n before": m.n_baseline, "n after": m.n_canary, "critical": "yes" if m.critical else "",
-                     "why": m.reason})
+                     "against": m.against or "—", "why": m.reason})  # sentences last: the figures stay in view
     return pd.DataFrame(rows)
 
 
@@ -85,9 +85,9 @@ def _rule_rows(results: Sequence[RuleResult]) -> pd.DataFrame:
     for r in results:
         measured, limit = display(r)
         rows.append({"rule": r.rule.title, "status": marks[r.status], "measured": measured, "limit": limit,
-                     "against": r.against or "—", "critical": "yes" if r.rule.critical else "",
-                     "source": r.rule.source, "why": r.reason})
-    return pd.DataFrame(rows, columns=["rule", "status", "measured", "limit", "against", "critical", "source", "why"])
+                     "critical": "yes" if r.rule.critical else "", "source": r.rule.source,
+                     "against": r.against or "—", "why": r.reason})  # sentences last: the figures stay in view
+    return pd.DataFrame(rows, columns=["rule", "status", "measured", "limit", "critical", "source", "against", "why"])
 
 
 def rules_table(evaluation: Evaluation) -> None:
