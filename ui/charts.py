@@ -261,13 +261,11 @@ def stacked_bars(frame: pd.DataFrame, *, x: str, y: str, color: str, title: str,
         fig.add_trace(go.Bar(x=_axis_values(part[x]), y=part[y], name=plotly_text(category),
                              marker_color=colours[str(category)]))
     fig.update_layout(barmode="stack", bargap=0.1)
-    if x != "bucket":
-        fig.update_xaxes(tickangle=0)
     if x == "bucket":
         fig.update_xaxes(title_text="UTC")
         add_events(fig, events, span=_span(frame, x))
     else:
-        fig.update_xaxes(title_text=plotly_text(x))
+        fig.update_xaxes(title_text=plotly_text(x), tickangle=0)
     return _finish(fig, title, y_title=y_title or y, percent=percent)
 
 

@@ -15,9 +15,10 @@ pages need after it.
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
+import time
 
+from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
@@ -28,6 +29,10 @@ PRELOAD = ("auth.session", "jwt", "ui.context", "ui.navigation", "auth.store",
 
 
 def preload() -> None:
+    """Import PRELOAD once Streamlit's runtime exists (the cached functions' decorators look it up)."""
+    deadline = time.monotonic() + 30
+    while not runtime.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -42,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
