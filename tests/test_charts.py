@@ -92,6 +92,13 @@ def test_buckets_below_the_minimum_volume_are_faded_and_the_minimum_is_stated():
     assert [(t.name, [None if pd.isna(v) else v for v in t.y], t.mode) for t in fig.data] == [
         ("ws-a", [0.5, None, 0.4], "lines"), ("ws-b", [0.5, 0.9, None], "lines")]  # lines, no dots
     assert fig.layout.title.subtitle.text == "Buckets with fewer than 20 evaluated are left out of the lines (gaps)."
+    # the fleet total keeps its thin buckets as faded dots: a week of thin buckets is not an empty chart
+    fleet = pd.concat([two, frame.assign(workspace=charts.FLEET, evaluated=[5, 4, 30])])
+    fig = charts.time_series(fleet, y="rate", color="workspace", volume="evaluated", min_volume=20, title="rate")
+    dots = [t for t in fig.data if t.opacity == 0.3]
+    assert [(t.name, list(t.y)) for t in dots] == [(f"{charts.FLEET} (few evaluated)", [0.5, 0.9])]
+    assert fig.layout.title.subtitle.text == ("Buckets with fewer than 20 evaluated are left out of the lines (gaps); "
+                                              "the fleet total's are faded dots.")
 
 
 def test_threshold_labels_closer_than_the_minimum_gap_are_one_label():

@@ -214,8 +214,9 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
                 min_volume: int = MIN_VOLUME) -> go.Figure:
     """Lines per category, no dots (the fleet total thick, "other" dashed grey). With `volume`, a bucket
     with fewer than `min_volume` of it is left out of its line, a gap (a rate over a handful of drafts
-    swings 0-100%; joining the neighbours drew straight lines across days); a chart of one line still
-    shows those buckets, faded, as dots apart from it. The subtitle states the minimum."""
+    swings 0-100%; joining the neighbours drew straight lines across days); the fleet total, or the one
+    line of a chart, still shows those buckets, faded, as dots apart from it (a week of thin 3 h buckets
+    would otherwise be an empty chart). The subtitle states the minimum."""
     fig = go.Figure()
     categories = _categories(frame, color)
     frame = frame.sort_values(x, kind="stable")
@@ -235,7 +236,7 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
         fig.add_trace(go.Scatter(x=kept[x], y=kept[y], mode="lines" if kept[y].notna().sum() > 1 else "markers",
                                  name=plotly_text(name), line=line, marker={"color": colour, "size": 6},
                                  legendgroup=name, showlegend=category is not None, connectgaps=False))
-        if single and low.any():
+        if (single or name == FLEET) and low.any():
             fig.add_trace(go.Scatter(x=part.loc[low, x], y=part.loc[low, y], mode="markers", opacity=0.3,
                                      marker={"color": colour, "size": 6}, legendgroup=name, showlegend=False,
                                      name=plotly_text(f"{name} (few {volume})")))
@@ -246,7 +247,8 @@ def time_series(frame: pd.DataFrame, *, y: str, title: str, color: str | None = 
     note = ""
     if left_out:
         note = (f"Faded: buckets with fewer than {min_volume} {volume}." if single else
-                f"Buckets with fewer than {min_volume} {volume} are left out of the lines (gaps).")
+                f"Buckets with fewer than {min_volume} {volume} are left out of the lines (gaps)"
+                + ("; the fleet total's are faded dots." if FLEET in map(str, categories) else "."))
     return _finish(add_events(fig, events, span=_span(frame, x)), title, y_title=y_title or y, percent=percent,
                    note=note)
 
