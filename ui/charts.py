@@ -46,6 +46,7 @@ PALETTE: dict[str, str] = {
     "approve": "#1b9e77", "revise": "#e6ab02", "deny": "#d62728", "needs_clarification": "#7570b3",
     "completed": "#1b9e77", "succeeded": "#1b9e77", "failed": "#d62728", "processing": "#66a61e",
     "queued": "#e6ab02", "booked": "#1b9e77", "attempted": "#7570b3", "applied": "#1b9e77",
+    "skipped": "#80b1d3", "cancelled": "#a6761d",  # follow-up task statuses (hashed, they matched completed/pending)
     # canary sides
     "pre": "#7570b3", "post": "#d95f02", "before": "#7570b3", "after": "#d95f02",
 }
