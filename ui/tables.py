@@ -16,7 +16,7 @@ import streamlit as st
 
 CHAR_PX = 6.8  # the grid's font: about this many pixels per character (measured on a screenshot: 6.4-6.6)
 PAD_PX = 18  # cell padding (8 px a side) and a little air
-MIN_WIDTH, MAX_WIDTH = 60, 420
+MIN_WIDTH, MAX_WIDTH = 60, 500  # 500: a rule title of 70 characters whole
 NUMBER_CHARS = 12  # a formatted number is at most about this long, whatever its raw repr
 
 
