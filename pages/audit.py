@@ -68,8 +68,8 @@ with layout.section("Audit log"):
                 # sized for its header: the cells show "open ↗", not the URL the grid would measure
                 config[name] = st.column_config.LinkColumn(name, display_text="open ↗", width=100)
         shown["changed_at"] = shown["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
-        picked = tables.show(shown[columns], hide_index=True, width="stretch", column_config=config,
-                              on_select="rerun", selection_mode="single-row", key="cw_audit_table")
+        picked = tables.show(shown[columns], column_config=config,
+                             on_select="rerun", selection_mode="single-row", key="cw_audit_table")
         total = int(facets["changes"].sum())
         capped = f" (the newest {audit.MAX_ROWS})" if len(entries) == audit.MAX_ROWS else ""
         st.caption(f"{len(entries)} shown{capped} of {total} changes in {window.label()}. "

@@ -95,14 +95,14 @@ with layout.section("Tokens against budgets"):
                                 title="Mean estimated tokens per call against the configured budget"),
                     budget_shown, key="bundle-budgets")
         tables.show(use[["workspace_name", "profile", "section", "calls", "mean_tokens", "budget",
-                          "mean_carried_budget", "share_of_budget", "budget_from"]], hide_index=True, width="stretch",
-                     column_config={"workspace_name": "workspace",
-                                    "mean_tokens": st.column_config.NumberColumn(format="%.0f"),
-                                    "mean_carried_budget": st.column_config.NumberColumn("carried budget",
-                                                                                         format="%.0f"),
-                                    "budget": st.column_config.NumberColumn("configured budget", format="%d"),
-                                    "share_of_budget": st.column_config.NumberColumn(format="percent"),
-                                    "budget_from": "budget from"})
+                         "mean_carried_budget", "share_of_budget", "budget_from"]],
+                    column_config={"workspace_name": "workspace",
+                                   "mean_tokens": st.column_config.NumberColumn(format="%.0f"),
+                                   "mean_carried_budget": st.column_config.NumberColumn("carried budget",
+                                                                                        format="%.0f"),
+                                   "budget": st.column_config.NumberColumn("configured budget", format="%d"),
+                                   "share_of_budget": st.column_config.NumberColumn(format="percent"),
+                                   "budget_from": "budget from"})
         st.caption("Mean of totalTokensEstimated per call carrying the section, against maxTokens configured now "
                    "(the workspace's leadContextBundleBudgets JSON merged over the defaults of DATA_CONTRACT.md "
                    "section 2); 'carried budget' is the mean maxTokens recorded on the calls themselves.")
@@ -125,9 +125,8 @@ with layout.section("Bundle coverage"):
                                 percent=True, title="Share of calls missing bundle stats where the bundle is in effect",
                                 y_title="calls without stats / calls"), missing_shown, key="bundle-coverage")
         tables.show(table[["workspace_name", "feature_group", "calls", "with_bundle", "missing", "missing_share"]],
-                     hide_index=True, width="stretch",
-                     column_config={"workspace_name": "workspace",
-                                    "missing_share": st.column_config.NumberColumn(format="percent")})
+                    column_config={"workspace_name": "workspace",
+                                   "missing_share": st.column_config.NumberColumn(format="percent")})
         st.caption("**This is the only trace of upstream's silent fallback path**: when building the bundle fails, "
                    "upstream carries on without it and logs that nowhere else. Counted only for workspaces where "
                    "the bundle is in effect now (leadContextBundleEnabled AND NOT LEAD_CONTEXT_BUNDLE_DISABLED), "

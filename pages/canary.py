@@ -85,7 +85,7 @@ with layout.section("Active canaries"):
     canaries = canary.active(now)
     st.subheader("Active canaries")
     if canaries:
-        tables.show(canary.active_table(canaries, now, label), hide_index=True, width="stretch")
+        tables.show(canary.active_table(canaries, now, label))
         current = next((i for i, c in enumerate(canaries) if [c.workspace] == st.session_state.get(WS_KEY)
                         and c.field == st.session_state.get(FIELD_KEY)), None)
         st.selectbox("Active canary", range(len(canaries)), index=current, key=PICK_KEY,

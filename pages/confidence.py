@@ -109,10 +109,10 @@ with layout.section("By channel"):
                             [["channel", "auto-sent share"]], on="channel")
         table = table.merge(with_rate(channels, "confidence_sum", "scored", by=["channel"], name="mean confidence")
                             [["channel", "scored", "mean confidence"]], on="channel")
-        tables.show(table, hide_index=True, width="stretch",
-                     column_config={"needs_review rate": st.column_config.NumberColumn(format="percent"),
-                                    "auto-sent share": st.column_config.NumberColumn(format="percent"),
-                                    "mean confidence": st.column_config.NumberColumn(format="%.3f")})
+        tables.show(table,
+                    column_config={"needs_review rate": st.column_config.NumberColumn(format="percent"),
+                                   "auto-sent share": st.column_config.NumberColumn(format="percent"),
+                                   "mean confidence": st.column_config.NumberColumn(format="%.3f")})
         st.caption(drafts.channel_summary.describes)
 
 with layout.section("Evaluations without a confidence"):

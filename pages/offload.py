@@ -62,8 +62,7 @@ with layout.section("Webhook queue"):
                "backlog that builds and drains between two samples does not show.")
     table = retry_totals(cached(offload.webhook_retries, f), by=["provider", "status"])
     if not table.empty:
-        tables.show(table, hide_index=True, width="stretch",
-                     column_config={"attempts_per_event": st.column_config.NumberColumn(format="%.2f")})
+        tables.show(table, column_config={"attempts_per_event": st.column_config.NumberColumn(format="%.2f")})
         st.caption(offload.webhook_retries.describes)
         note_unknown_labels(table, "status", up.webhook_event.c.status)
         note_unknown_labels(table, "provider", up.webhook_event.c.provider)
@@ -83,8 +82,8 @@ with layout.section("Background functions"):
                     failed_shown, key="offload-failed-runs")
         st.caption(offload.function_run_series.describes + " Each retry is its own row: attempts, not logical runs. "
                    f"No ratio is drawn for a bucket with fewer than {MIN_RUNS} runs.")
-        tables.show(failure_ratios(runs, by=["function"], min_runs=1), hide_index=True,
-                     width="stretch", column_config={"failure_ratio": st.column_config.NumberColumn(format="percent")})
+        tables.show(failure_ratios(runs, by=["function"], min_runs=1),
+                    column_config={"failure_ratio": st.column_config.NumberColumn(format="percent")})
 with layout.section("Offload monitoring snapshot"):
     SNAPSHOT_KEY = "cw_offload_snapshot_prepared"
     st.subheader("Offload monitoring snapshot")

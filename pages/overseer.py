@@ -51,9 +51,9 @@ with layout.section("Gate decisions"):
                                 title="Gate revise rate by workspace", y_title="revise / all gate decisions"),
                     ws_shown, key="overseer-revise-by-workspace")
         st.caption("The same decisions summed per workspace over the whole window.")
-        tables.show(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]], hide_index=True,
-                     width="stretch", column_config={"workspace_name": "workspace",
-                                                     "revise_rate": st.column_config.NumberColumn(format="percent")})
+        tables.show(by_ws[["workspace_name", "revise", "decisions", "revise_rate"]],
+                    column_config={"workspace_name": "workspace",
+                                   "revise_rate": st.column_config.NumberColumn(format="percent")})
 
 with layout.section("Gate confidence"):
     hist = cached(overseer.gate_confidence_histogram, f)

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.derive import count_where, sums_by, total, total_rate, wait_minutes
-from analysis.effective import GATED_BY, IDENTITY_COLUMNS, toggle_table
+from analysis.effective import toggle_table
 from analysis.health import RULES, Hint, judge_bookings, judge_failure_ratio, judge_queue
 from analysis.queue import worst_failure_ratios
 from analysis.significance import SEVERITY, judge_by_workspace, judge_window_change
@@ -225,8 +225,7 @@ with layout.section("Kill switches"):
     engaged = {name: s.engaged for name, s in switches.items()}
     if switches:
         tables.show(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
-                                    "engaged": "yes" if s.engaged else "no"} for s in switches.values()]),
-                     hide_index=True, width="stretch")
+                                   "engaged": "yes" if s.engaged else "no"} for s in switches.values()]))
         sources = sorted({s.source for s in switches.values()})
         st.caption(f"Read from {', '.join(sources)}. These are upstream's env vars: a value read here is what "
                    "this dashboard sees, which may differ from the upstream deployment's.")
@@ -238,8 +237,7 @@ with layout.section("Rollout state per workspace"):
         layout.empty_state("workspaces")
     else:
         table = pd.DataFrame(toggle_table(frame.to_dict("records"), engaged))
-        tables.show(table, hide_index=True, width="stretch",
-                     column_config=tables.toggle_columns(GATED_BY, IDENTITY_COLUMNS))
+        tables.show(table, column_config=tables.toggle_columns())
         st.caption("Each toggle as stored and whether it is in effect (toggle AND NOT kill switch; the booking "
                    "gate also needs the bundle in effect and autoBookMeetings). "
                    + settings.workspace_settings.describes)

@@ -57,7 +57,7 @@ def post_launch_review(f: Window) -> Window:
         return Side(cached(revision.revision_series, w), cached(revision.revise_error_series, w),
                     cached(drafts.channel_summary, w))
 
-    tables.show(formatted(review_metrics(side(before), side(after))), hide_index=True, width="stretch")
+    tables.show(formatted(review_metrics(side(before), side(after))))
     st.caption("Descriptive: both days' values and the difference, no significance test. "
                f"{revision.revision_series.describes} {drafts.channel_summary.describes}")
     sample = cached(revision_review.applied_revision_sample, after, size=size)
@@ -67,7 +67,7 @@ def post_launch_review(f: Window) -> Window:
         shown = filters.workspace_label(sample).drop(columns="workspace").rename(
             columns={"workspace_name": "workspace"})
         tables.show(shown[["draft_id", "workspace", "attempted_at", "channel", "confidence_before",
-                            "confidence_after"]], hide_index=True, width="stretch")
+                           "confidence_after"]])
         st.caption(f"{revision_review.applied_revision_sample.describes} Open them upstream by id to read the text.")
     return after
 
@@ -113,7 +113,7 @@ with layout.section("At-most-once invariant"):
                  f"{broken} draft(s) whose revision columns break the contract.", icon=":material/error:")
         for part in (loops[loops["drafts_looped_more_than_once"] > 0], odd):
             if not part.empty:
-                tables.show(named(part), hide_index=True, width="stretch")
+                tables.show(named(part))
     else:
         st.success(f"0 violations: no draft revised more than once ({total(loops, 'drafts_looped'):,} drafts "
                    "looped) and no revision record breaking the contract.", icon=":material/verified:")
@@ -174,14 +174,14 @@ with layout.section("By channel and campaign"):
     else:
         by_channel = with_rate(now, "applied", "attempted", by=["channel"], name="applied rate")
         deltas = with_rate(now, "delta_sum", "paired", by=["channel"], name="mean delta")[["channel", "mean delta"]]
-        tables.show(by_channel.merge(deltas, on="channel"), hide_index=True, width="stretch",
-                     column_config={"applied rate": PERCENT,
-                                    "mean delta": st.column_config.NumberColumn(format="%+.3f")})
+        tables.show(by_channel.merge(deltas, on="channel"),
+                    column_config={"applied rate": PERCENT,
+                                   "mean delta": st.column_config.NumberColumn(format="%+.3f")})
         by_campaign = cached(revision.revision_by_campaign, f)
         campaigns = named(with_rate(by_campaign, "applied", "attempted", by=["workspace", "campaign_id"],
                                     name="applied rate"))
         tables.show(campaigns[["workspace", "campaign_id", "attempted", "applied", "applied rate"]],
-                     hide_index=True, width="stretch", column_config={"applied rate": PERCENT})
+                    column_config={"applied rate": PERCENT})
         st.caption(revision.revision_by_campaign.describes)
 
 with layout.section("Revise-call latency"):
@@ -212,7 +212,6 @@ with layout.section("Drafts to sample upstream"):
     if sample.empty:
         layout.empty_state("revision attempts")
     else:
-        tables.show(named(sample)[["draft_id", "workspace", "channel", "attempted_at", "applied"]],
-                     hide_index=True, width="stretch")
+        tables.show(named(sample)[["draft_id", "workspace", "channel", "attempted_at", "applied"]])
         st.caption(revision.revision_sample_ids.describes + " Open them upstream to read the text.")
 layout.freshness_bar()

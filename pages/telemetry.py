@@ -40,17 +40,17 @@ with layout.section("Metadata keys"):
             st.success("Every key seen is documented and no long string values were seen.")
         else:
             st.error(f"{len(bad)} feature/key pair(s) are undocumented or hold long strings (names and counts only).")
-            tables.show(bad, hide_index=True, width="stretch")
+            tables.show(bad)
         key_rows = key_status_rows(table)
         charts.show(charts.bars(key_rows, x="rows", y="feature_id", color="status", barmode="stack",
                                 title="Top-level key occurrences per featureId: documented, undocumented, "
                                 "long strings", y_title="featureId"), key_rows, key="telemetry-keys")
         st.caption(telemetry.metadata_key_counts.describes)
-        tables.show(table, hide_index=True, width="stretch")
+        tables.show(table)
 
 with layout.section("Calls without metadata"):
     presence = cached(telemetry.metadata_presence, f)
     if not presence.empty:
-        tables.show(feature_summary(table, presence), hide_index=True, width="stretch")
+        tables.show(feature_summary(table, presence))
         st.caption(telemetry.metadata_presence.describes + " keys_seen and flagged_keys from the table above.")
 layout.freshness_bar()

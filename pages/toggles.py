@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.budgets import CLEAR, MAX_TEXT, BudgetError, effective_budgets, parse_budgets
-from analysis.effective import GATED_BY, IDENTITY_COLUMNS, effective_state, toggle_table
+from analysis.effective import effective_state, toggle_table
 from auth.roles import SUPER_ADMINS
 from auth.session import sign_out_everywhere
 from auth.store import StateUnreachable
@@ -67,8 +67,7 @@ engaged = {name: s.engaged for name, s in switches.items()}
 with layout.section("Kill switches"):
     st.subheader("Global env kill switches")
     tables.show(pd.DataFrame([{"switch": s.name, "value": s.raw if s.raw is not None else "unset",
-                                "engaged": s.engaged, "read from": s.source} for s in switches.values()]),
-                 hide_index=True, width="stretch")
+                               "engaged": s.engaged, "read from": s.source} for s in switches.values()]))
 
 with layout.section("Workspace settings"):
     frame = cached(settings.workspace_settings, Window.last(timedelta(minutes=1)))
@@ -77,8 +76,8 @@ with layout.section("Workspace settings"):
         st.stop()
     st.subheader("Toggles per workspace")
     table = pd.DataFrame(toggle_table(frame.to_dict("records"), engaged))
-    tables.show(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 600),
-                 column_config=tables.toggle_columns(GATED_BY, IDENTITY_COLUMNS))
+    tables.show(table, height=min(35 * (len(table) + 1) + 3, 600),
+                column_config=tables.toggle_columns())
     st.caption("Stored value, and whether it is in effect: a kill switch overrides a toggle, and the booking "
                "gate also needs the bundle in effect and autoBookMeetings on (DATA_CONTRACT.md section 2).")
 
@@ -182,7 +181,7 @@ with layout.section("Workspace settings"):
     with st.expander("Budgets upstream applies for this workspace"):
         merged = effective_budgets(stored)
         tables.show(pd.DataFrame([{"profile": p, "section": s, **limits} for p, secs in merged.items()
-                                   for s, limits in secs.items()]), hide_index=True, width="stretch")
+                                  for s, limits in secs.items()]))
 with layout.section("Sessions"), st.expander("Sign a user out everywhere"):
     st.caption("Ends every session of that user on every replica sharing the database (a stolen or forgotten "
                "session cookie stops working at once); the user can sign in again with their password.")

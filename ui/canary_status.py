@@ -48,7 +48,7 @@ def active_canaries_section(roles: frozenset[Role] | None = None) -> list[Active
     if not canaries:
         st.info("No active canary: every rollout field matches the fleet majority in every workspace.")
         return []
-    tables.show(table, hide_index=True, width="stretch")  # table cells are text, never Markdown
+    tables.show(table)  # table cells are text, never Markdown
     if roles is None or allowed(spec_for(CANARY_PAGE), roles):
         for c, row in zip(canaries, table.to_dict("records"), strict=True):
             label = f"{plain(names.get(c.workspace, c.workspace), limit=60)} · {c.field} · {row['verdict']}"

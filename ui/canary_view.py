@@ -72,7 +72,7 @@ def metric_rows(evaluation: Evaluation) -> pd.DataFrame:
 
 
 def metrics_table(evaluation: Evaluation) -> None:
-    tables.show(metric_rows(evaluation), hide_index=True, width="stretch")
+    tables.show(metric_rows(evaluation))
     st.caption("Each metric: the canary after the split against its own equal-length window before it, minus the "
                "clean control's change over the same windows (difference-in-differences); without a clean control, "
                "its own past. HIGH/LOW count only when significant after Holm correction and beyond the tolerance. "
@@ -92,7 +92,7 @@ def _rule_rows(results: Sequence[RuleResult]) -> pd.DataFrame:
 
 def rules_table(evaluation: Evaluation) -> None:
     """The workspace-scoped rules: the canary's own rows, these decide the verdict."""
-    tables.show(_rule_rows(evaluation.verdict.workspace_rules), hide_index=True, width="stretch")
+    tables.show(_rule_rows(evaluation.verdict.workspace_rules))
 
 
 def platform_health(evaluation: Evaluation) -> None:
@@ -102,7 +102,7 @@ def platform_health(evaluation: Evaluation) -> None:
     colour = {"INCIDENT": "red", "DEGRADED": "orange", "OK": "green"}.get(status, "gray")
     st.markdown(f"**Platform health: :{colour}[{status}]** (global signals: BackgroundFunctionRun, the queue of "
                 "other workspaces, runtime logs; a critical trip means the canary is not judged)")
-    tables.show(_rule_rows(verdict.platform_rules), hide_index=True, width="stretch")
+    tables.show(_rule_rows(verdict.platform_rules))
 
 
 def control(inputs: CanaryInputs, names: dict[str, str]) -> None:

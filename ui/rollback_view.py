@@ -89,7 +89,7 @@ def headline(verdict: RollbackVerdict) -> str:
 
 def show(verdict: RollbackVerdict) -> None:
     st.markdown(headline(verdict))
-    tables.show(signal_rows(verdict), hide_index=True, width="stretch")
+    tables.show(signal_rows(verdict))
 
 
 def canary_section(spec: CanarySpec, field: str | None) -> RollbackVerdict | None:

@@ -8,11 +8,12 @@ sideways when the columns are wider than the page. Cells stay text: never Markdo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+from analysis.effective import GATED_BY, IDENTITY_COLUMNS
 
 CHAR_PX = 6.8  # the grid's font: about this many pixels per character (measured on a screenshot: 6.4-6.6)
 PAD_PX = 18  # cell padding (8 px a side) and a little air
@@ -54,10 +55,10 @@ def show(frame: pd.DataFrame, *, column_config: dict[str, Any] | None = None, **
     return st.dataframe(frame, column_config=widths(frame, column_config), **options)
 
 
-def toggle_columns(help_for: dict[str, str], identity: Iterable[str]) -> dict[str, object]:
-    """Column settings for a per-workspace toggle table: the columns naming the workspace stay in view when
-    the toggles scroll sideways (a table wider than the page would otherwise lose its first or last
-    columns), and each toggle's header explains what gates it."""
-    config: dict[str, object] = {c: st.column_config.TextColumn(pinned=True) for c in identity}
-    config.update({t: st.column_config.TextColumn(help=h) for t, h in help_for.items()})
+def toggle_columns() -> dict[str, object]:
+    """Column settings for analysis.effective.toggle_table's table: the columns naming the workspace stay in
+    view when the toggles scroll sideways (a table wider than the page would otherwise lose its first or
+    last columns), and each toggle's header explains what gates it."""
+    config: dict[str, object] = {c: st.column_config.TextColumn(pinned=True) for c in IDENTITY_COLUMNS}
+    config.update({t: st.column_config.TextColumn(help=h) for t, h in GATED_BY.items()})
     return config

@@ -69,7 +69,7 @@ def watch_status_section() -> None:
     shown = {t.id: f"{t.kind} {t.masked}" for t in configured}
     st.warning(f"{len(failures)} notification deliver{'y' if len(failures) == 1 else 'ies'} failed in the last "
                f"{FAILURE_DAYS} days: the receivers did not get these state changes.", icon=":material/sms_failed:")
-    tables.show(failure_rows(failures, names, shown), hide_index=True, width="stretch")  # cells are text
+    tables.show(failure_rows(failures, names, shown))  # cells are text
 
 
 VERDICT_COLOURS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828", "INSUFFICIENT_DATA": "#9e9e9e",
@@ -113,7 +113,7 @@ def verdict_history_section(canary: ActiveCanary) -> None:
     st.plotly_chart(figure, width="stretch", key=f"cw_watch_history_{canary.workspace}_{canary.field}")
     st.caption(f"{len(looks)} stored look(s); latest {looks['verdict'].iloc[-1]}.")
     if not rules.empty:
-        tables.show(rules, hide_index=True, width="stretch")
+        tables.show(rules)
 
 
 def arming_control(user: User, canary: ActiveCanary, key: str = "cw_watch_arm") -> None:
