@@ -38,8 +38,10 @@ SIDE_QUERIES = {
     "loops": (revision.revision_loop_counts, {}),
     "bundle": (bundle.bundle_series, {"bucket_seconds": TRAJECTORY}),
 }
-#: the bucket of the trajectory series: the finest of these giving at most TRAJECTORY_POINTS points
-TRAJECTORY_BUCKETS = (300, 900, 3600, 3 * 3600, 6 * 3600, 86400)
+#: the bucket of the trajectory series: the finest of these giving at most TRAJECTORY_POINTS points. From 3 h
+#: on only the grains the summaries store (queries.summary_spec.SERIES): a canary longer than four days is read
+#: from stored days, not from months of raw rows (a 6 h grain would read the whole window raw)
+TRAJECTORY_BUCKETS = (300, 900, 3600, 3 * 3600, 86400)
 TRAJECTORY_POINTS = 96
 
 
@@ -124,8 +126,13 @@ def not_clean(changes: pd.DataFrame, canary: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def gather(conn: Connection, spec: CanarySpec) -> CanaryInputs:
-    """Run every side query for the four windows (a missing 'others' side when there is no clean control)."""
+def gather(conn: Connection, spec: CanarySpec, *, summarised: Connection | None = None) -> CanaryInputs:
+    """Run every side query for the four windows (a missing 'others' side when there is no clean control).
+
+    `summarised`: what the side queries and the offload health read through (a summary reader, which
+    services.canary.gather_window passes: stored days plus raw edges); `conn` by default, the raw rows. The
+    workspace list, settings and audit rows always come from `conn`."""
+    reads = conn if summarised is None else summarised
     everyone = settings.workspace_list(conn, spec.after.with_workspaces(()))["workspace"].tolist()
     unknown = sorted(set(spec.workspaces) - set(everyone))
     if unknown:
@@ -141,17 +148,17 @@ def gather(conn: Connection, spec: CanarySpec) -> CanaryInputs:
                       if not all_changes.empty else all_changes)
     everywhere = spec.after.with_workspaces(())
     inputs.health = {
-        "function_runs": offload.function_run_series(conn, everywhere, bucket_seconds=FUNCTION_SLICE_SECONDS),
-        "webhook_flow": offload.webhook_flow_series(conn, everywhere, bucket_seconds=QUEUE_SLICE_SECONDS),
-        "webhook_backlog": offload.webhook_backlog_at_start(conn, everywhere),
+        "function_runs": offload.function_run_series(reads, everywhere, bucket_seconds=FUNCTION_SLICE_SECONDS),
+        "webhook_flow": offload.webhook_flow_series(reads, everywhere, bucket_seconds=QUEUE_SLICE_SECONDS),
+        "webhook_backlog": offload.webhook_backlog_at_start(reads, everywhere),
     }
     inputs.workspace_health = {
-        "webhook_flow": offload.webhook_flow_series(conn, spec.after, bucket_seconds=QUEUE_SLICE_SECONDS),
-        "webhook_backlog": offload.webhook_backlog_at_start(conn, spec.after),
+        "webhook_flow": offload.webhook_flow_series(reads, spec.after, bucket_seconds=QUEUE_SLICE_SECONDS),
+        "webhook_backlog": offload.webhook_backlog_at_start(reads, spec.after),
     }
     inputs.bucket_seconds = trajectory_bucket(spec)
     for side, window in windows(spec, others).items():
-        inputs.frames[side] = {name: (func(conn, window, **_options(options, inputs.bucket_seconds))
+        inputs.frames[side] = {name: (func(reads, window, **_options(options, inputs.bucket_seconds))
                                       if window is not None else pd.DataFrame())
                                for name, (func, options) in SIDE_QUERIES.items()}
     return inputs

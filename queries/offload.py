@@ -40,7 +40,8 @@ def _count_by_bucket(time_col, kind: str, f: Window, seconds: int, *extra):
        summary=Summary(
            {"bucket": TIME, "workspace": TEXT, "provider": TEXT, "created": COUNT, "started": COUNT,
             "succeeded": COUNT, "failed": COUNT},
-           W.c.createdAt, variants=({"bucket_seconds": 1800}, {"bucket_seconds": 10800}), ignores_channel=True,
+           W.c.createdAt, variants=({"bucket_seconds": 300}, {"bucket_seconds": 1800}, {"bucket_seconds": 10800}),
+           ignores_channel=True,
            hourly=False))  # created, started and finished each count in the bucket of their own timestamp
 def webhook_flow_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """bucket, workspace, provider, created, started, succeeded, failed: each event counted in the bucket
@@ -89,7 +90,7 @@ def webhook_backlog_at_start(conn: Connection, f: Window) -> pd.DataFrame:
        "(BackgroundFunctionRun.createdAt; global: the workspace filter does not apply).",
        summary=Summary(
            {"bucket": TIME, "function": TEXT, "runs": COUNT, "succeeded": COUNT, "failed": COUNT, "running": COUNT},
-           FR.c.createdAt, variants=SERIES, ignores_channel=True))
+           FR.c.createdAt, variants=(*SERIES, {"bucket_seconds": 3600}), ignores_channel=True))  # 1 h: the canary's
 def function_run_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     bucket = time_bucket(FR.c.createdAt, bucket_seconds or default_bucket_seconds(f)).label("bucket")
     stmt = (select(bucket, FR.c.functionName.label("function"), func.count().label("runs"),

@@ -156,7 +156,7 @@ def revise_latency_histogram(conn: Connection, f: Window, *, width_ms: int = 50)
 @query("auto_send.revise model calls and error rows per time bucket (AIInteraction, by createdAt).",
        summary=Summary(
            {"bucket": TIME, "workspace": TEXT, "calls": COUNT, "errors": COUNT},
-           AI.c.createdAt, variants=SERIES, ignores_channel=True))
+           AI.c.createdAt, variants=(*SERIES, {"bucket_seconds": 1800}), ignores_channel=True))  # 30 min: the rule's
 def revise_error_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Revise calls (each retry its own row, NULL latency included) and those with status 'error', per
     `bucket`: the series the "revision errors per 30 minutes" rollback rule is judged on."""

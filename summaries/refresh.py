@@ -126,6 +126,7 @@ class RefreshReport:
     failures: list[Failure] = field(default_factory=list)
     rows: int = 0
     seconds: float = 0.0
+    planning_seconds: float = 0.0  # choosing the due days (due_days, last_edits)
     day_seconds: dict[datetime, float] = field(default_factory=dict)
     query_seconds: dict[str, float] = field(default_factory=dict)  # "query variant" -> seconds, over all days
 
@@ -141,7 +142,8 @@ class RefreshReport:
     def line(self) -> str:
         days = ", ".join(f"{d:%Y-%m-%d}" for d in self.refreshed) or "none"
         locked = f"; {len(self.skipped_locked)} being written by another replica" if self.skipped_locked else ""
-        return f"refreshed {len(self.refreshed)} day(s) ({days}), {self.rows:,} rows, in {self.seconds:.2f} s{locked}"
+        return (f"refreshed {len(self.refreshed)} day(s) ({days}), {self.rows:,} rows, in {self.seconds:.2f} s "
+                f"({self.planning_seconds:.2f} s choosing the days){locked}")
 
     def failure_lines(self) -> list[str]:
         """One line per failing query: its error classes and the days it failed on."""
@@ -181,7 +183,7 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
         due = due_days(conn, now, policy, backfill=backfill)
         conn.rollback()
     _forget_unknown_failures(engine)
-    report = RefreshReport()
+    report = RefreshReport(planning_seconds=time.perf_counter() - started)
     for day in due:
         t = time.perf_counter()
         with engine.begin() as conn:
@@ -342,38 +344,56 @@ def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str,
     return written, failures
 
 
-class DaySources:
-    """The day's AIDraft rows and their Lead rows, read once per day into temporary tables (PostgreSQL)
-    that every statement of the day reads instead of the upstream tables.
+#: The upstream tables a day's statements read from a copy of the day's rows, with the time columns the
+#: summarised queries window each by: the copy holds every row that any of them puts in the day, so each
+#: statement, which applies its own window, finds all of its rows. A query windowing one of these tables
+#: by another column must be added here (the PostgreSQL run of tests/test_summaries_demo.py fails if not).
+DAY_COPIES: dict[Table, tuple[str, ...]] = {
+    up.ai_draft: ("autoSendEvaluatedAt", "autoSendRevisionAttemptedAt"),
+    up.ai_interaction: ("createdAt",),
+    up.meeting_overseer_decision: ("createdAt",),
+    up.webhook_event: ("createdAt", "startedAt", "finishedAt"),
+    up.background_function_run: ("createdAt",),
+}
+#: the tables whose day's rows point to the day's copy of Lead (by their leadId)
+LEAD_POINTERS = (up.ai_draft, up.appointment, up.follow_up_task)
 
-    Every drafts query joins AIDraft to Lead for the workspace; run one by one, each statement hashed
-    the whole of Lead (a seq scan per statement, growing with Lead) for one day of drafts. The day's
-    drafts are those evaluated or revised in the day (every summarised drafts query windows one of the
-    two, over the day, so none of its rows is left out); the leads are those the day's drafts,
-    appointments and follow-up tasks point to. Only the columns the statements read are copied. The
-    tables are dropped at the end of the day's transaction. On SQLite (the demo) nothing is copied.
+
+class DaySources:
+    """The day's rows of the big upstream tables (DAY_COPIES) and the Lead rows they point to, read once
+    per day into temporary tables (PostgreSQL) that the day's statements read instead of the tables.
+
+    Run one by one, each statement scanned its table again: WebhookEvent and BackgroundFunctionRun have no
+    index on the columns the queries window them by (a sequential scan per statement and variant), the
+    drafts queries hashed the whole of Lead for one day of drafts, and AIInteraction's day was read once
+    per query. A statement reads a copy only when its own time column is one of that table's DAY_COPIES
+    columns (Lead: when it windows one of LEAD_POINTERS); everything else it reads from upstream. Only the
+    columns the statements read are copied. The tables are dropped at the end of the day's transaction.
+    On SQLite (the demo) nothing is copied.
     """
 
     def __init__(self, conn: Connection, day: datetime, statements: Iterable[Select]):
         self.swap: dict[Table, Table] = {}
         if conn.dialect.name != "postgresql":
             return
-        used: dict[Table, set[str]] = {up.ai_draft: {"id", "leadId"}, up.lead: {"id"}}
+        used: dict[Table, set[str]] = {table: {"id", *columns} for table, columns in DAY_COPIES.items()}
+        used[up.ai_draft].add("leadId")
+        used[up.lead] = {"id"}
         for stmt in statements:
             for element in visitors.iterate(stmt):
                 if isinstance(element, Column) and element.table in used:
                     used[element.table].add(element.name)
         end = day + DAY
-        d, lead = up.ai_draft.c, up.lead.c
-        drafts = select(*(up.ai_draft.c[name] for name in sorted(used[up.ai_draft]))).where(
-            or_(and_(d.autoSendEvaluatedAt >= day, d.autoSendEvaluatedAt < end),
-                and_(d.autoSendRevisionAttemptedAt >= day, d.autoSendRevisionAttemptedAt < end)))
-        day_drafts = self._copy(conn, "cw_day_draft", up.ai_draft, sorted(used[up.ai_draft]), drafts)
+        for table, columns in DAY_COPIES.items():
+            in_day = or_(*(and_(table.c[name] >= day, table.c[name] < end) for name in columns))
+            rows = select(*(table.c[name] for name in sorted(used[table]))).where(in_day)
+            self._copy(conn, f"cw_day_{table.name.lower()}", table, sorted(used[table]), rows)
         pointed = union(
-            select(day_drafts.c.leadId),
+            select(self.swap[up.ai_draft].c.leadId),
             select(up.appointment.c.leadId).where(up.appointment.c.createdAt >= day, up.appointment.c.createdAt < end),
             select(up.follow_up_task.c.leadId).where(up.follow_up_task.c.createdAt >= day,
                                                      up.follow_up_task.c.createdAt < end))
+        lead = up.lead.c
         leads = select(*(lead[name] for name in sorted(used[up.lead]))).where(lead.id.in_(pointed))
         self._copy(conn, "cw_day_lead", up.lead, sorted(used[up.lead]), leads)
 
@@ -386,16 +406,28 @@ class DaySources:
         self.swap[source] = copy
         return copy
 
-    def apply(self, stmt: Select) -> Select:
-        """The statement reading the day's copies instead of the upstream tables."""
-        if not self.swap:
+    def tables_for(self, time: ColumnElement) -> dict[Table, Table]:
+        """The copies a statement windowed by `time` may read (see the class docstring)."""
+        table = getattr(time, "table", None)
+        name = getattr(time, "name", None)
+        swap = {}
+        if table in DAY_COPIES and name in DAY_COPIES[table] and table in self.swap:
+            swap[table] = self.swap[table]
+        if table in LEAD_POINTERS and up.lead in self.swap:
+            swap[up.lead] = self.swap[up.lead]
+        return swap
+
+    def apply(self, stmt: Select, time: ColumnElement) -> Select:
+        """The statement reading the day's copies instead of the upstream tables, where it may."""
+        swap = self.tables_for(time)
+        if not swap:
             return stmt
 
         def replace(element):
-            if isinstance(element, Table) and element in self.swap:
-                return self.swap[element]
-            if isinstance(element, Column) and element.table in self.swap:
-                return self.swap[element.table].c[element.name]
+            if isinstance(element, Table) and element in swap:
+                return swap[element]
+            if isinstance(element, Column) and element.table in swap:
+                return swap[element.table].c[element.name]
             return None
 
         return visitors.replacement_traverse(stmt, {}, replace)
@@ -427,7 +459,9 @@ def store_answers(conn: Connection, spec: QuerySpec, variant: str, options: Mapp
     if not summary.in_sql:
         return _store_through_python(conn, spec, variant, options, day, hours=hours)
     stmt = query_statement(conn, spec, window, options)
-    adapt = sources.apply if sources is not None else (lambda statement: statement)
+    def adapt(statement: Select) -> Select:
+        return statement if sources is None else sources.apply(statement, summary.time)
+
     if not hours:
         answer = adapt(stmt).subquery("answer")
         return 0, _insert_from(conn, spec, variant, DAY_GRAIN, literal(day, table.c.slot.type), answer)
@@ -469,8 +503,8 @@ def _inserted(conn: Connection, stmt: Executable) -> int:
 
 
 def day_sources(conn: Connection, day: datetime) -> DaySources | None:
-    """The day's copies of AIDraft and Lead (None when they cannot be made: every statement then reads
-    the upstream tables, as correct and slower)."""
+    """The day's copies of the big tables and Lead (None when they cannot be made: every statement then
+    reads the upstream tables, as correct and slower)."""
     window = Window(day, day + DAY)
     statements = []
     for spec in summarised_specs():
@@ -485,7 +519,7 @@ def day_sources(conn: Connection, day: datetime) -> DaySources | None:
         sources = DaySources(conn, day, statements)
     except Exception as exc:  # noqa: BLE001 - a refused copy must not stop the day
         savepoint.rollback()
-        log.warning("summaries: the day's copies of AIDraft and Lead failed (%s); reading the tables",
+        log.warning("summaries: the day's copies of the upstream tables failed (%s); reading the tables",
                     type(exc).__name__)
         return None
     savepoint.commit()

@@ -49,6 +49,9 @@ def test_trajectory_bucket_keeps_the_points_readable():
     assert trajectory_bucket(CanarySpec(("w",), SPLIT, SPLIT + 2 * H)) == 300
     assert trajectory_bucket(CanarySpec(("w",), SPLIT, SPLIT + 2 * 24 * H)) == 3600
     assert trajectory_bucket(CanarySpec(("w",), SPLIT, SPLIT + 300 * 24 * H)) == 86400
+    # past four days only stored grains (3 h, then a day): a 14-day canary has 14 daily points, not 56 at 6 h
+    assert trajectory_bucket(CanarySpec(("w",), SPLIT, SPLIT + 10 * 24 * H)) == 3 * 3600
+    assert trajectory_bucket(CanarySpec(("w",), SPLIT, SPLIT + 14 * 24 * H)) == 86400
 
 
 # --- the confidence mean: a DiD delta of means from exact per-bucket sums ---------------------------------

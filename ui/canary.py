@@ -19,10 +19,10 @@ from analysis.evidence import Packet
 from analysis.logsignals import LogParse
 from analysis.rules import load_rules
 from queries import events, settings
-from queries.canary import CanaryInputs, CanarySpec, gather
+from queries.canary import CanaryInputs, CanarySpec
 from queries.filters import Window
 from rollout.views import record_view, window_key
-from services.canary import LOG_LIMIT_MB, LogExportError, active_spec, judge, parse_logs
+from services.canary import LOG_LIMIT_MB, LogExportError, active_spec, gather_window, judge, parse_logs
 from ui.context import app_context
 from ui.data import TTL_SECONDS, DataUnavailable, cached
 
@@ -43,12 +43,11 @@ def _evaluated(workspaces: tuple[str, ...], split: datetime, end: datetime, chan
     ttl: the active-canary table, the chosen canary's evaluation and the watch status judge the same
     window, and a page rerun (a widget, the next refresh in the same minute) judges nothing again.
 
-    A cache_resource (no copy per read: nothing downstream mutates the inputs or the verdict). The side
-    queries read the raw rows, as `canarywatch check` and `canarywatch watch` do: the page's verdict and
-    evidence packet are theirs to the last bit (summed stored parts agree on counts but float sums only to
-    the last few bits, and a SummaryReader is no Connection for the queries that inspect the schema)."""
+    A cache_resource (no copy per read: nothing downstream mutates the inputs or the verdict). Gathered as
+    `canarywatch check` and `canarywatch watch` gather (services.canary.gather_window: stored summaries plus
+    raw edges), so the page's verdict and evidence packet are theirs to the last bit."""
     with app_context().read.connect() as conn:
-        inputs = gather(conn, CanarySpec(workspaces, split, end, channel, exclude))
+        inputs = gather_window(conn, CanarySpec(workspaces, split, end, channel, exclude))
     evaluation, packet = judge(inputs, rules(), parse=_parse, field=field, sequential=sequential)
     return inputs, evaluation, packet
 
