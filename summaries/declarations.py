@@ -4,7 +4,8 @@ For every query declared with a `Summary`, canarywatch keeps the query's own ans
 UTC day and declared variant, and for each hour of the recent days (`grain` 86400 and 3600), in a
 table of its own in the `canarywatch` schema (`summary_<module>__<query>`), and records in
 `summary_day` which (query, variant, day) is stored, when it was refreshed and how many day rows it
-has, and in `summary_hours` the days whose hours are stored too.
+has, in `summary_hours` the days whose hours are stored too, and in `summary_open_day` how many of
+today's hours are stored (today is not whole yet: its finished hours are, up to `through`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ summary_hours = Table(
     Column("day", Timestamp, primary_key=True),
 )
 
+#: Which (query, variant) has the finished hours of a day not yet stored (today) in its hour rows: the
+#: hours [day, through), computed at `refreshedAt` (summaries.refresh.store_open_day); the rest of the day
+#: is read raw. Replaced by the day's own rows when the day is stored.
+summary_open_day = Table(
+    "summary_open_day",
+    summary_metadata,
+    Column("query", Text, primary_key=True),
+    Column("variant", Text, primary_key=True),
+    Column("day", Timestamp, primary_key=True),
+    Column("through", Timestamp, nullable=False),
+    Column("refreshedAt", Timestamp, nullable=False),
+)
+
 _TYPES = {Kind.TEXT: Text, Kind.INT: BigInteger, Kind.FLOAT: Double, Kind.BOOL: Boolean, Kind.TIME: Timestamp,
           Kind.COUNT: BigInteger, Kind.TOTAL: Double}
 
@@ -75,4 +89,4 @@ def cells_table(name: str) -> Table:
 
 
 def all_tables() -> list[Table]:
-    return [summary_day, summary_hours, *(cells_table(spec.name) for spec in summarised_specs())]
+    return [summary_day, summary_hours, summary_open_day, *(cells_table(spec.name) for spec in summarised_specs())]

@@ -6,8 +6,9 @@ connection every query reads the raw rows. A window is read as
 
     stored whole days + stored whole hours of days it covers in part + raw rows elsewhere
 
-(the partial hours at its edges, today, any day not stored yet, and the part of an older day whose
-hours are no longer kept: summaries.refresh.RefreshPolicy.hour_days): the stored parts summed in one SQL
+(the partial hours at its edges, today's hours after the last finished one the refresh stored, any day
+not stored yet, and the part of an older day whose hours are no longer kept:
+summaries.refresh.RefreshPolicy.hour_days): the stored parts summed in one SQL
 statement, the raw parts by the query itself, and all of it summed once more per key in pandas.
 Counts come out exactly as the raw query gives them; float sums agree to the last few bits (float
 addition is not associative). summaries/refresh.py writes the tables.
@@ -29,19 +30,28 @@ from queries.filters import Window, naive_utc
 from queries.frame import read_frame
 from queries.registry import QuerySpec
 from queries.summary_spec import Kind, Summary, variant_key
-from summaries.declarations import DAY, DAY_GRAIN, HOUR, HOUR_GRAIN, cells_table, summary_day, summary_hours
+from summaries.declarations import (
+    DAY,
+    DAY_GRAIN,
+    HOUR,
+    HOUR_GRAIN,
+    cells_table,
+    summary_day,
+    summary_hours,
+    summary_open_day,
+)
 
 _AVAILABLE: set[str] = set()
 
 
 def summaries_available(conn: Connection) -> bool:
     """Whether this database has the summary tables (remembered once seen; a database without them
-    is read raw, as before issue 6; `summary_hours` is the newest, created by the first refresh of
-    issue 11's code)."""
+    is read raw, as before issue 6; `summary_open_day` is the newest, created by the first refresh of
+    the code that stores today's finished hours)."""
     url = conn.engine.url.render_as_string(hide_password=True)
     if url not in _AVAILABLE:
         schema = STATE_SCHEMA if conn.dialect.name == "postgresql" else None
-        if not inspect(conn).has_table(summary_hours.name, schema=schema):
+        if not inspect(conn).has_table(summary_open_day.name, schema=schema):
             return False
         _AVAILABLE.add(url)
     return True
@@ -109,12 +119,15 @@ class ReadPlan:
 
 
 def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool,
-              with_hours: Sequence[datetime] | None = None) -> ReadPlan:
+              with_hours: Sequence[datetime] | None = None,
+              open_days: Mapping[datetime, datetime] | None = None) -> ReadPlan:
     """Whole covered days from day slots; whole hours of covered days the window only partly covers
     from hour slots (when the query keeps hours, and the day's hours are stored: `with_hours`, by
-    default every covered day); everything else raw, adjacent pieces merged."""
+    default every covered day); whole hours of a day not stored yet up to its `open_days` mark (today's
+    finished hours); everything else raw, adjacent pieces merged."""
     stored = set(covered)
     hour_days = stored if with_hours is None else set(with_hours) & stored
+    opened = dict(open_days or {}) if hourly else {}
     days: list[datetime] = []
     hours: list[datetime] = []
     raw: list[tuple[datetime, datetime]] = []
@@ -127,30 +140,37 @@ def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool,
         else:
             raw.append((start, end))
 
+    def add_hours(lo: datetime, hi: datetime, until: datetime) -> None:
+        """[lo, hi) as its whole hours before `until`, raw around them."""
+        first_hour = lo.replace(minute=0, second=0, microsecond=0)
+        if first_hour < lo:
+            first_hour += HOUR
+        last_hour = min(hi.replace(minute=0, second=0, microsecond=0), until)
+        if first_hour >= last_hour:
+            add_raw(lo, hi)
+            return
+        add_raw(lo, first_hour)
+        hour = first_hour
+        while hour < last_hour:
+            hours.append(hour)
+            hour += HOUR
+        add_raw(last_hour, hi)
+
     start, end = naive_utc(f.start), naive_utc(f.end)
     day = midnight(f.start)
     while day < end:
         lo, hi = max(start, day), min(end, day + DAY)
         if day not in stored:
-            add_raw(lo, hi)
+            if day in opened:
+                add_hours(lo, hi, opened[day])
+            else:
+                add_raw(lo, hi)
         elif (lo, hi) == (day, day + DAY):
             days.append(day)
         elif not hourly or day not in hour_days:
             add_raw(lo, hi)
         else:
-            first_hour = lo.replace(minute=0, second=0, microsecond=0)
-            if first_hour < lo:
-                first_hour += HOUR
-            last_hour = hi.replace(minute=0, second=0, microsecond=0)
-            if first_hour >= last_hour:
-                add_raw(lo, hi)
-            else:
-                add_raw(lo, first_hour)
-                hour = first_hour
-                while hour < last_hour:
-                    hours.append(hour)
-                    hour += HOUR
-                add_raw(last_hour, hi)
+            add_hours(lo, hi, day + DAY)
         day += DAY
     pieces = [replace(f, start=a.replace(tzinfo=UTC), end=b.replace(tzinfo=UTC)) for a, b in raw]
     return ReadPlan(days, hours, pieces)
@@ -177,6 +197,15 @@ def days_with_hours(conn: Connection, name: str, variant: str, days: Sequence[da
     h = summary_hours.c
     stmt = select(h.day).where(h.query == name, h.variant == variant, h.day.in_(list(days)))
     return [row.day for row in conn.execute(stmt)]
+
+
+def open_days(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> dict[datetime, datetime]:
+    """Day -> the end of its stored finished hours, for the days among `days` not stored yet (today)."""
+    if not days:
+        return {}
+    o = summary_open_day.c
+    stmt = select(o.day, o.through).where(o.query == name, o.variant == variant, o.day.in_(list(days)))
+    return {row.day: row.through for row in conn.execute(stmt)}
 
 
 def stored_cells(conn: Connection, spec: QuerySpec, variant: str, plan: ReadPlan,
@@ -242,7 +271,9 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
     partial = [day for day in (days[:1] + days[-1:] if days else []) if day in covered
                and (day < naive_utc(f.start) or day + DAY > naive_utc(f.end))]
     with_hours = days_with_hours(conn, spec.name, variant, sorted(set(partial))) if summary.hourly else []
-    plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours)
+    unstored = [day for day in days if day not in set(covered)] if usable and summary.hourly else []
+    opened = open_days(conn, spec.name, variant, unstored)
+    plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours, open_days=opened)
     if not plan.days and not plan.hours:
         return spec.raw(conn, f, **options)
     parts = [stored_cells(conn, spec, variant, plan, f.workspaces, bound)]

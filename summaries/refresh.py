@@ -15,7 +15,9 @@ declares `in_sql=False` (its pandas step must run before storing) is aggregated 
   the day is removed (read raw, never stale), and the other queries and days still store. A failed
   (query, day) is retried on the same schedule as a stored one; a later success clears the record.
 
-- Today is never stored: it is not whole yet, and readers take it raw (so the last minute counts).
+- Today is not whole yet: its day answer is never stored. Its finished hours are (`store_open_day`,
+  rewritten when an hour has finished or they are older than `recent_every`), so a reader takes only the
+  hour in progress raw (and the last minute counts).
 - Recent days (yesterday and the day before by default) are rewritten when older than a few
   minutes, because upstream rows change after they are written (needs_review becomes a send,
   dispositions and revision fields arrive later).
@@ -82,6 +84,7 @@ from summaries.declarations import (
     summary_day,
     summary_hours,
     summary_metadata,
+    summary_open_day,
 )
 from summaries.reading import combine, midnight
 
@@ -119,6 +122,20 @@ class Failure:
     error_class: str
 
 
+@dataclass(frozen=True)
+class OpenDayReport:
+    """Today's finished hours stored in a cycle: through which hour, how many query variants, rows, time."""
+
+    through: datetime
+    variants: int
+    rows: int
+    seconds: float
+
+    def line(self) -> str:
+        return (f"today's hours to {self.through:%H:%M} for {self.variants} query variant(s), {self.rows:,} rows, "
+                f"in {self.seconds:.2f} s")
+
+
 @dataclass
 class RefreshReport:
     refreshed: list[datetime] = field(default_factory=list)
@@ -127,6 +144,7 @@ class RefreshReport:
     rows: int = 0
     seconds: float = 0.0
     planning_seconds: float = 0.0  # choosing the due days (due_days, last_edits)
+    open_day: OpenDayReport | None = None  # today's finished hours
     day_seconds: dict[datetime, float] = field(default_factory=dict)
     query_seconds: dict[str, float] = field(default_factory=dict)  # "query variant" -> seconds, over all days
 
@@ -142,8 +160,9 @@ class RefreshReport:
     def line(self) -> str:
         days = ", ".join(f"{d:%Y-%m-%d}" for d in self.refreshed) or "none"
         locked = f"; {len(self.skipped_locked)} being written by another replica" if self.skipped_locked else ""
+        today = f"; {self.open_day.line()}" if self.open_day else ""
         return (f"refreshed {len(self.refreshed)} day(s) ({days}), {self.rows:,} rows, in {self.seconds:.2f} s "
-                f"({self.planning_seconds:.2f} s choosing the days){locked}")
+                f"({self.planning_seconds:.2f} s choosing the days){today}{locked}")
 
     def failure_lines(self) -> list[str]:
         """One line per failing query: its error classes and the days it failed on."""
@@ -199,6 +218,8 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
         report.failures += failures
         report.refreshed.append(day)
         report.day_seconds[day] = time.perf_counter() - t
+    report.open_day = store_open_day(engine, now, policy, report.failures)
+    report.rows += report.open_day.rows if report.open_day else 0
     drop_old_hours(engine, midnight(now) - policy.hour_days * DAY)
     if backfill and len(report.refreshed) > 1:
         analyze_summary_tables(engine)
@@ -293,6 +314,59 @@ def _lock_day(conn: Connection, day: datetime) -> bool:
     number = int(day.replace(tzinfo=UTC).timestamp() // 86400)
     return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:ns, :day)"),
                              {"ns": LOCK_NAMESPACE, "day": number}).scalar())
+
+
+def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
+                   failures: list[Failure]) -> OpenDayReport | None:
+    """Store today's finished hours [today, this hour) for every hourly query and variant whose stored
+    hours end before this hour or are older than `policy.recent_every` (so today's edits show within
+    that bound, as the recent days' do), in one transaction; a query that fails is appended to
+    `failures`, its hours for today removed (read raw). None when nothing was due (or another replica
+    holds today's lock). Readers take these hours and read the rest of today raw (reading.read_plan)."""
+    today = midnight(now)
+    through = now.replace(minute=0, second=0, microsecond=0)
+    if through <= today:
+        return None
+    began = time.perf_counter()
+    with engine.begin() as conn:
+        if not _lock_day(conn, today):
+            return None
+        o = summary_open_day.c
+        fresh = {(name, variant) for name, variant in conn.execute(
+            select(o.query, o.variant).where(o.day == today, o.through == through,
+                                             o.refreshedAt >= now - policy.recent_every))}
+        due = [(spec, variant, options) for spec in summarised_specs() if spec.summary.hourly and spec.summary.in_sql
+               for variant, options in spec.summary.stored_variants(spec.raw).items()
+               if (spec.name, variant) not in fresh]
+        if not due:
+            return None
+        _tune_session(conn)
+        sources = day_sources(conn, today)
+        written = 0
+        for spec, variant, options in due:
+            savepoint = conn.begin_nested()
+            try:
+                _forget(conn, spec.name, variant, today)
+                written += store_hours(conn, spec, variant, options, Window(today, through), sources)
+                conn.execute(insert(summary_open_day).values(query=spec.name, variant=variant, day=today,
+                                                             through=through, refreshedAt=now))
+            except Exception as exc:  # noqa: BLE001 - one query's failure is isolated, it reads raw
+                savepoint.rollback()
+                _forget(conn, spec.name, variant, today)
+                failures.append(Failure(spec.name, variant, today, type(exc).__name__))
+                log.warning("summaries: %s %s on today's hours failed (%s)", spec.name, variant, type(exc).__name__)
+                continue
+            savepoint.commit()
+    return OpenDayReport(through, len(due), written, time.perf_counter() - began)
+
+
+def store_hours(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object], window: Window,
+                sources: DaySources | None) -> int:
+    """INSERT ... SELECT the query's hour answers over the window (whole hours); the rows inserted."""
+    summary = spec.summary
+    stmt = slot_grouped(query_statement(conn, spec, window, options), summary.time, HOUR_GRAIN)
+    answer = (stmt if sources is None else sources.apply(stmt, summary.time)).subquery("answer")
+    return _insert_from(conn, spec, variant, HOUR_GRAIN, stored_time(answer.c.slot), answer)
 
 
 def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str, float] | None = None, *,
@@ -473,8 +547,7 @@ def store_answers(conn: Connection, spec: QuerySpec, variant: str, options: Mapp
                   .where(t.variant == hours_from, t.grain == HOUR_GRAIN, t.slot >= day, t.slot < day + DAY))
         hour_rows = _inserted(conn, insert(table).from_select(["variant", "grain", "slot", "bucket", *names], copied))
     else:
-        answer = adapt(slot_grouped(stmt, summary.time, HOUR_GRAIN)).subquery("answer")
-        hour_rows = _insert_from(conn, spec, variant, HOUR_GRAIN, stored_time(answer.c.slot), answer)
+        hour_rows = store_hours(conn, spec, variant, options, window, sources)
     keys = [t[name] for name in summary.stored_keys]
     sums = [func.sum(t[name]) for name in summary.measures]
     by_key = (select(literal(variant), literal(DAY_GRAIN), literal(day, t.slot.type), *keys, *sums)
@@ -598,7 +671,7 @@ def _store_through_python(conn: Connection, spec: QuerySpec, variant: str, optio
 def _forget(conn: Connection, name: str, variant: str, day: datetime) -> None:
     table = cells_table(name)
     conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day, table.c.slot < day + DAY))
-    for marks in (summary_day, summary_hours):
+    for marks in (summary_day, summary_hours, summary_open_day):
         conn.execute(delete(marks).where(marks.c.query == name, marks.c.variant == variant, marks.c.day == day))
 
 

@@ -24,7 +24,7 @@ from canarywatch_cli import main as cli_main
 from db import upstream as up
 from queries import drafts
 from queries.filters import Window
-from summaries.declarations import cells_table, summarised_specs, summary_day, summary_hours
+from summaries.declarations import cells_table, summarised_specs, summary_day, summary_hours, summary_open_day
 from summaries.reading import SummaryReader, read_plan, summary_freshness
 from summaries.refresh import RefreshPolicy, SummaryRefresher, due_days, refresh_summaries
 from tests.seed import T0
@@ -81,6 +81,16 @@ def test_a_read_plan_takes_stored_days_whole_then_stored_hours_then_raw_pieces()
     aged = read_plan(Window(feb(15, 18), feb(18, 2, 30)), covered, hourly=True, with_hours=[naive(feb(16))])
     assert (aged.days, aged.hours) == ([naive(feb(16)), naive(feb(17))], [])
     assert [(p.start, p.end) for p in aged.raw] == [(feb(15, 18), feb(16)), (feb(18), feb(18, 2, 30))]
+    # today (Feb 18, not stored) with its hours stored through 02:00: only the hour in progress is raw
+    today = read_plan(Window(feb(17, 22, 10), feb(18, 2, 30)), covered[:2], hourly=True,
+                      open_days={naive(feb(18)): naive(feb(18, 2))})
+    assert today.hours == [naive(feb(17, 23)), naive(feb(18, 0)), naive(feb(18, 1))]
+    assert [(p.start, p.end) for p in today.raw] == [(feb(17, 22, 10), feb(17, 23)), (feb(18, 2), feb(18, 2, 30))]
+    # ... and past a mark that lags (the refresh is late), raw from the mark on
+    lagging = read_plan(Window(feb(18), feb(18, 5)), covered[:2], hourly=True,
+                        open_days={naive(feb(18)): naive(feb(18, 2))})
+    assert (lagging.hours, [(p.start, p.end) for p in lagging.raw]) == (
+        [naive(feb(18, 0)), naive(feb(18, 1))], [(feb(18, 2), feb(18, 5))])
 
 
 # -- exact answers -------------------------------------------------------------------------------
@@ -119,8 +129,8 @@ def test_hour_answers_are_kept_for_the_recent_days_only_and_an_older_partial_day
                                                   h.variant == "bucket_seconds=10800")).scalars().all()
         return hours, marked
 
-    with db.backend.write.connect() as conn:
-        assert kept(conn) == ([naive(feb(17)), naive(feb(17, 13))], [naive(feb(17))])
+    with db.backend.write.connect() as conn:  # and today's finished hour 11:00 (b18), not marked as a day's
+        assert kept(conn) == ([naive(feb(17)), naive(feb(17, 13)), naive(feb(18, 11))], [naive(feb(17))])
     # Feb 16 is stored whole but without its hours: the window's part of it is read raw
     assert daily_needs_review(db.conn, Window(feb(16, 11), T0)) == [
         ("02-16", "ws-a", 1, 1), ("02-16", "ws-b", 1, 1), ("02-17", "ws-a", 2, 1), ("02-18", "ws-b", 1, 1)]
@@ -147,6 +157,34 @@ def test_a_late_update_shows_after_the_next_refresh(db):
     assert report.refreshed == [naive(feb(17)), naive(feb(16))]
     assert ("02-16", "ws-a", 3, 1) in daily_needs_review(db.conn, f)
     assert_same_as_raw(db.conn, [f])
+
+
+def test_todays_finished_hours_are_stored_and_an_edit_shows_within_the_recent_bound(db):
+    ids = plant(db.seed)
+    report = refresh_summaries(db.backend.write, now=T0, backfill=True)  # T0 = Feb 18 12:00
+    assert report.open_day is not None and report.open_day.through == naive(T0)
+    today = Window(feb(18), T0 + timedelta(minutes=30))
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 1, 1)]  # b18 at 11:59, from the hour rows
+    # upstream sends b18 after all, and a new needs_review draft arrives at 12:10 (the hour in progress)
+    with db.backend.write.begin() as conn:
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["b18"]).values(autoSendAction="send_delayed"))
+    db.seed.draft("ws-b", when=feb(18, 12, 10), action="needs_review", confidence=0.5)
+    # the stored 11:00 hour still says needs_review (the bound: refreshed at most recent_every ago); the
+    # hour in progress is raw and counts at once
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 2)]
+    raw = drafts.needs_review_series.raw(db.conn, today, bucket_seconds=86400)
+    assert raw[["evaluated", "needs_review"]].values.tolist() == [[2, 1]]
+    # a cycle within recent_every keeps the hours; the next one after it rewrites them
+    assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=4)).open_day is None
+    assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=6)).open_day.through == naive(T0)
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 1)]
+    assert_same_as_raw(db.conn, [today, Window(feb(16, 7, 30), T0 + timedelta(minutes=30))])
+    # the next day stores Feb 18 whole: its open-day marks go, the day's own rows answer
+    refresh_summaries(db.backend.write, now=T0 + timedelta(hours=13))
+    with db.backend.write.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(summary_open_day)
+                            .where(summary_open_day.c.day == naive(feb(18)))).scalar() == 0
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 1)]
 
 
 def test_a_channel_filter_reads_raw_rows_for_queries_that_have_a_channel(db):
