@@ -16,7 +16,7 @@ EDITS_OF_JOINED_TABLES = "5 minutes for the last two days and 25 hours for older
 
 
 def freshness_sentence(fresh: Freshness, now: datetime) -> str:
-    """Which days come from summaries and how old they are; partial days and today are always raw.
+    """Which days come from summaries and how old they are; what is read raw.
     A query whose refresh failed is named first, so a broken refresh never reads as "none stored yet"."""
     failed = failure_sentence(fresh.failures, now)
     if fresh.days == 0 or fresh.last_day is None:
@@ -27,7 +27,8 @@ def freshness_sentence(fresh: Freshness, now: datetime) -> str:
     age = _age(now - fresh.oldest_recent_refresh) if fresh.oldest_recent_refresh else "unknown"
     stored = (f"Summaries: {fresh.days} whole UTC days between {fresh.first_day:%Y-%m-%d} and "
               f"{fresh.last_day:%Y-%m-%d} come from per-day summaries; the latest two were re-aggregated {age} ago. "
-              "Partial days and today are read from the raw rows. "
+              "Today's finished hours are stored too, re-aggregated at most 5 minutes apart; the hour in progress "
+              "and the parts of days without stored hours are read from the raw rows. "
               f"A stored day whose rows upstream edits later is re-aggregated at the next refresh (by the rows' "
               f"updatedAt); an edit only to a joined table shows within {EDITS_OF_JOINED_TABLES}.")
     return f"{failed} {stored}" if failed else stored

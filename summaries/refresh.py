@@ -336,18 +336,22 @@ def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
             select(o.query, o.variant).where(o.day == today, o.through == through,
                                              o.refreshedAt >= now - policy.recent_every))}
         due = [(spec, variant, options) for spec in summarised_specs() if spec.summary.hourly and spec.summary.in_sql
-               for variant, options in spec.summary.stored_variants(spec.raw).items()
+               for variant, options in finest_first(spec.summary.stored_variants(spec.raw))
                if (spec.name, variant) not in fresh]
         if not due:
             return None
         _tune_session(conn)
         sources = day_sources(conn, today)
         written = 0
+        done: dict[str, dict[str, Mapping[str, object]]] = {}  # query -> its variants stored today
         for spec, variant, options in due:
             savepoint = conn.begin_nested()
             try:
                 _forget(conn, spec.name, variant, today)
-                written += store_hours(conn, spec, variant, options, Window(today, through), sources)
+                finer = finer_variant(spec.summary, done.get(spec.name, {}), options)
+                written += (store_hours(conn, spec, variant, options, Window(today, through), sources)
+                            if finer is None else
+                            derive_rows(conn, spec, variant, options, finer, today, HOUR_GRAIN, end=through))
                 conn.execute(insert(summary_open_day).values(query=spec.name, variant=variant, day=today,
                                                              through=through, refreshedAt=now))
             except Exception as exc:  # noqa: BLE001 - one query's failure is isolated, it reads raw
@@ -357,6 +361,7 @@ def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
                 log.warning("summaries: %s %s on today's hours failed (%s)", spec.name, variant, type(exc).__name__)
                 continue
             savepoint.commit()
+            done.setdefault(spec.name, {})[variant] = options
     return OpenDayReport(through, len(due), written, time.perf_counter() - began)
 
 
@@ -381,15 +386,19 @@ def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str,
     sources = day_sources(conn, day)
     for spec in summarised_specs():
         with_hours = hours and spec.summary.hourly
-        hours_of: dict[str, Mapping[str, object]] = {}  # the query's variants stored with hours this day
-        for variant, options in spec.summary.stored_variants(spec.raw).items():
+        done: dict[str, Mapping[str, object]] = {}  # the query's variants stored this day
+        for variant, options in finest_first(spec.summary.stored_variants(spec.raw)):
             savepoint = conn.begin_nested()
             began = time.perf_counter()
             try:
                 _forget(conn, spec.name, variant, day)
-                same = next((v for v, o in hours_of.items() if _same_series(spec.summary, o, options)), None)
-                hour_rows, day_rows = store_answers(conn, spec, variant, options, day, hours=with_hours,
-                                                    sources=sources, hours_from=same)
+                finer = finer_variant(spec.summary, done, options)
+                if finer is None:
+                    hour_rows, day_rows = store_answers(conn, spec, variant, options, day, hours=with_hours,
+                                                        sources=sources)
+                else:
+                    hour_rows = derive_rows(conn, spec, variant, options, finer, day, HOUR_GRAIN) if with_hours else 0
+                    day_rows = derive_rows(conn, spec, variant, options, finer, day, DAY_GRAIN)
                 conn.execute(insert(summary_day).values(query=spec.name, variant=variant, day=day, refreshedAt=now,
                                                         rows=day_rows))
                 if with_hours:
@@ -401,8 +410,7 @@ def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str,
                             type(exc).__name__)
                 continue
             savepoint.commit()
-            if with_hours:
-                hours_of[variant] = options
+            done[variant] = options
             if seconds is not None:
                 key = f"{spec.name} {variant}".rstrip()
                 seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - began
@@ -507,25 +515,54 @@ class DaySources:
         return visitors.replacement_traverse(stmt, {}, replace)
 
 
-def _same_series(summary: Summary, stored: Mapping[str, object], options: Mapping[str, object]) -> bool:
-    """Whether the hour answers of `options` follow from those of `stored`, another variant of a time
-    series that differs only in a bucket of whole hours: an hour row's `bucket` (the start of the
-    bucket of the query's time column) is then the bucket of its hour, and nothing else changes."""
-    if not (summary.hourly and summary.in_sql and summary.columns.get("bucket") is Kind.TIME):
-        return False
-    seconds = (stored.get("bucket_seconds"), options.get("bucket_seconds"))
-    rest = {k: v for k, v in stored.items() if k != "bucket_seconds"}
-    return (all(isinstance(n, int) and n % HOUR_GRAIN == 0 for n in seconds)
-            and rest == {k: v for k, v in options.items() if k != "bucket_seconds"})
+def finest_first(variants: Mapping[str, Mapping[str, object]]) -> list[tuple[str, Mapping[str, object]]]:
+    """The variants, finest time bucket first (a coarser one may then follow from it: `finer_variant`)."""
+    return sorted(variants.items(), key=lambda item: (item[1].get("bucket_seconds") or 0, item[0]))
+
+
+def finer_variant(summary: Summary, done: Mapping[str, Mapping[str, object]],
+                  options: Mapping[str, object]) -> str | None:
+    """A variant already stored for the slot whose rows this one's follow from: the same time series with
+    a bucket that divides this one's. Every bucket starts at a multiple of its width since the epoch, so
+    each finer bucket lies inside exactly one coarser bucket and the coarser counts and sums are the finer
+    ones summed. None when there is none (the query's own statement runs)."""
+    seconds = options.get("bucket_seconds")
+    if not (summary.in_sql and summary.columns.get("bucket") is Kind.TIME and isinstance(seconds, int)):
+        return None
+    rest = {k: v for k, v in options.items() if k != "bucket_seconds"}
+    for variant, stored in done.items():
+        finer = stored.get("bucket_seconds")
+        if (isinstance(finer, int) and finer < seconds and seconds % finer == 0
+                and rest == {k: v for k, v in stored.items() if k != "bucket_seconds"}):
+            return variant
+    return None
+
+
+def derive_rows(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object], finer: str,
+                day: datetime, grain: int, end: datetime | None = None) -> int:
+    """INSERT the variant's rows of `grain` for [day, end) (the whole day by default), summed from the rows
+    of the finer variant `finer` (see `finer_variant`) with each bucket widened; the rows inserted."""
+    summary = spec.summary
+    table = cells_table(spec.name)
+    t = table.c
+    keys = [name for name in summary.stored_keys if name != "bucket"]
+    widened = (select(t.slot, time_bucket(t.bucket, int(options["bucket_seconds"])).label("widened"),
+                      *(t[name] for name in (*keys, *summary.measures)))
+               .where(t.variant == finer, t.grain == grain, t.slot >= day, t.slot < (end or day + DAY))
+               .subquery("finer"))
+    w = widened.c
+    rows = (select(literal(variant), literal(grain), w.slot, stored_time(w.widened), *(w[name] for name in keys),
+                   *(func.sum(w[name]) for name in summary.measures))
+            .group_by(w.slot, w.widened, *(w[name] for name in keys)))
+    order = ["variant", "grain", "slot", "bucket", *keys, *summary.measures]
+    return _inserted(conn, insert(table).from_select(order, rows))
 
 
 def store_answers(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object],
-                  day: datetime, *, hours: bool = True, sources: DaySources | None = None,
-                  hours_from: str | None = None) -> tuple[int, int]:
+                  day: datetime, *, hours: bool = True, sources: DaySources | None = None) -> tuple[int, int]:
     """Store the query's answers for the day: its hour answers (`INSERT ... SELECT` of its own statement
-    grouped by hour, or, with `hours_from`, copied from that variant's hour rows with the bucket
-    recomputed: see `_same_series`), then the day's answer summed from them in SQL; without `hours`
-    (or for a query that keeps none) the day's answer directly. Returns (hour rows, day rows)."""
+    grouped by hour), then the day's answer summed from them in SQL; without `hours` (or for a query that
+    keeps none) the day's answer directly. Returns (hour rows, day rows)."""
     summary = spec.summary
     table = cells_table(spec.name)
     window = Window(day, day + DAY)
@@ -540,14 +577,7 @@ def store_answers(conn: Connection, spec: QuerySpec, variant: str, options: Mapp
         answer = adapt(stmt).subquery("answer")
         return 0, _insert_from(conn, spec, variant, DAY_GRAIN, literal(day, table.c.slot.type), answer)
     t = table.c
-    if hours_from is not None:
-        names = [name for name in summary.stored_columns if name != "bucket"]
-        copied = (select(literal(variant), literal(HOUR_GRAIN), t.slot,
-                         stored_time(time_bucket(t.slot, int(options["bucket_seconds"]))), *(t[n] for n in names))
-                  .where(t.variant == hours_from, t.grain == HOUR_GRAIN, t.slot >= day, t.slot < day + DAY))
-        hour_rows = _inserted(conn, insert(table).from_select(["variant", "grain", "slot", "bucket", *names], copied))
-    else:
-        hour_rows = store_hours(conn, spec, variant, options, window, sources)
+    hour_rows = store_hours(conn, spec, variant, options, window, sources)
     keys = [t[name] for name in summary.stored_keys]
     sums = [func.sum(t[name]) for name in summary.measures]
     by_key = (select(literal(variant), literal(DAY_GRAIN), literal(day, t.slot.type), *keys, *sums)

@@ -18,7 +18,9 @@ def test_stored_days_name_their_range_and_the_age_of_the_recent_refresh():
                       datetime(2026, 2, 18, 11, 58))
     assert freshness_sentence(fresh, NOW) == (
         "Summaries: 3 whole UTC days between 2026-02-15 and 2026-02-17 come from per-day summaries; the latest "
-        "two were re-aggregated 7 min ago. Partial days and today are read from the raw rows. A stored day whose rows "
+        "two were re-aggregated 7 min ago. Today's finished hours are stored too, re-aggregated at most 5 minutes "
+        "apart; the hour in progress and the parts of days without stored hours are read from the raw rows. "
+        "A stored day whose rows "
         "upstream edits later is re-aggregated at the next refresh (by the rows' updatedAt); an edit only to a "
         "joined table shows within 5 minutes for the last two days and 25 hours for older days.")
     stale = Freshness(3, datetime(2026, 2, 15), datetime(2026, 2, 17), datetime(2026, 2, 16, 2), None)
