@@ -180,7 +180,10 @@ def _confidence_stats() -> list[ColumnElement]:
 
 
 @query("Scored drafts and auto-send confidence sums per time bucket (AIDraft.autoSendConfidence, by "
-       "autoSendEvaluatedAt).")
+       "autoSendEvaluatedAt).",
+       summary=Summary(
+           {"bucket": TIME, "workspace": TEXT, "scored": COUNT, "confidence_sum": TOTAL, "confidence_sumsq": TOTAL},
+           D.c.autoSendEvaluatedAt, variants=SERIES))  # the canary's confidence trajectory reads it
 def confidence_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
     """Per bucket and workspace: `scored` drafts (confidence not NULL), `confidence_sum`, `confidence_sumsq`
     (the exact sums the mean and its variance follow from; buckets without a scored draft are absent)."""

@@ -213,7 +213,9 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
                 continue  # another replica wrote it while we waited
             _tune_session(conn)
             hours = day >= midnight(now) - policy.hour_days * DAY
-            rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours)
+            recent = day >= midnight(now) - policy.recent_days * DAY
+            only = None if recent else missing_variants(conn, day)
+            rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours, only=only)
         report.rows += rows
         report.failures += failures
         report.refreshed.append(day)
@@ -374,20 +376,34 @@ def store_hours(conn: Connection, spec: QuerySpec, variant: str, options: Mappin
     return _insert_from(conn, spec, variant, HOUR_GRAIN, stored_time(answer.c.slot), answer)
 
 
+def missing_variants(conn: Connection, day: datetime) -> set[tuple[str, str]] | None:
+    """The (query, variant) pairs an older day lacks while it has others: a query or variant added since the
+    day was stored. Only those are written (a new query does not rewrite every stored day); the day's other
+    answers keep their own schedule. None when the day has all of them or none (write the whole day)."""
+    wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
+    d = summary_day.c
+    have = {(name, variant) for name, variant in conn.execute(select(d.query, d.variant).where(d.day == day))}
+    have &= wanted
+    return wanted - have if have and have != wanted else None
+
+
 def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str, float] | None = None, *,
-              hours: bool = True) -> tuple[int, list[Failure]]:
+              hours: bool = True, only: set[tuple[str, str]] | None = None) -> tuple[int, list[Failure]]:
     """Replace the day's stored answers of every summarised query and variant, each on its own in a
     SAVEPOINT: a query that raises is a Failure (its error class), its stored answer for the day is
     removed (it is read raw, never stale), and the others still store. `hours`: store the hour answers
-    too (recent days). The caller owns the transaction. Returns the rows stored and the failures."""
+    too (recent days); `only`: just these (query, variant) pairs (missing_variants). The caller owns the
+    transaction. Returns the rows stored and the failures."""
     written = 0
     stored: set[str] = set()
     failures: list[Failure] = []
-    sources = day_sources(conn, day)
+    sources = day_sources(conn, day, only)
     for spec in summarised_specs():
         with_hours = hours and spec.summary.hourly
         done: dict[str, Mapping[str, object]] = {}  # the query's variants stored this day
         for variant, options in finest_first(spec.summary.stored_variants(spec.raw)):
+            if only is not None and (spec.name, variant) not in only:
+                continue
             savepoint = conn.begin_nested()
             began = time.perf_counter()
             try:
@@ -461,15 +477,21 @@ class DaySources:
         used: dict[Table, set[str]] = {table: {"id", *columns} for table, columns in DAY_COPIES.items()}
         used[up.ai_draft].add("leadId")
         used[up.lead] = {"id"}
+        read: set[Table] = set()  # only the tables the statements read are copied
         for stmt in statements:
             for element in visitors.iterate(stmt):
                 if isinstance(element, Column) and element.table in used:
                     used[element.table].add(element.name)
+                    read.add(element.table)
         end = day + DAY
         for table, columns in DAY_COPIES.items():
+            if table not in read and not (table is up.ai_draft and up.lead in read):
+                continue
             in_day = or_(*(and_(table.c[name] >= day, table.c[name] < end) for name in columns))
             rows = select(*(table.c[name] for name in sorted(used[table]))).where(in_day)
             self._copy(conn, f"cw_day_{table.name.lower()}", table, sorted(used[table]), rows)
+        if up.lead not in read:
+            return
         pointed = union(
             select(self.swap[up.ai_draft].c.leadId),
             select(up.appointment.c.leadId).where(up.appointment.c.createdAt >= day, up.appointment.c.createdAt < end),
@@ -605,14 +627,15 @@ def _inserted(conn: Connection, stmt: Executable) -> int:
     return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def day_sources(conn: Connection, day: datetime) -> DaySources | None:
-    """The day's copies of the big tables and Lead (None when they cannot be made: every statement then
-    reads the upstream tables, as correct and slower)."""
+def day_sources(conn: Connection, day: datetime, only: set[tuple[str, str]] | None = None) -> DaySources | None:
+    """The day's copies of the big tables and Lead that the day's statements (`only` those pairs, when
+    given) read (None when they cannot be made: every statement then reads the upstream tables, as
+    correct and slower)."""
     window = Window(day, day + DAY)
     statements = []
     for spec in summarised_specs():
-        for options in spec.summary.stored_variants(spec.raw).values():
-            if spec.summary.in_sql:
+        for variant, options in spec.summary.stored_variants(spec.raw).items():
+            if spec.summary.in_sql and (only is None or (spec.name, variant) in only):
                 try:
                     statements.append(query_statement(conn, spec, window, options))
                 except Exception:  # noqa: BLE001, S112 - that query fails on its own turn, recorded there

@@ -18,7 +18,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from canarywatch_cli import main as cli_main
 from db import upstream as up
@@ -185,6 +185,25 @@ def test_todays_finished_hours_are_stored_and_an_edit_shows_within_the_recent_bo
         assert conn.execute(select(func.count()).select_from(summary_open_day)
                             .where(summary_open_day.c.day == naive(feb(18)))).scalar() == 0
     assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 1)]
+
+
+def test_a_query_added_later_is_written_alone_into_the_days_already_stored(db):
+    plant(db.seed)
+    refresh_summaries(db.backend.write, now=T0, backfill=True)
+    name, variant = "drafts.confidence_series", "bucket_seconds=86400"
+    d = summary_day.c
+    with db.backend.write.begin() as conn:  # as if the query had been declared after Feb 15 was stored
+        conn.execute(delete(summary_day).where(d.query == name, d.variant == variant, d.day == naive(feb(15))))
+        conn.execute(delete(cells_table(name)).where(cells_table(name).c.variant == variant))
+    later = T0 + timedelta(hours=2)
+    report = refresh_summaries(db.backend.write, now=later)
+    assert naive(feb(15)) in report.refreshed
+    with db.backend.write.connect() as conn:
+        stamps = dict(conn.execute(select(d.query + " " + d.variant, d.refreshedAt)
+                                   .where(d.day == naive(feb(15)))).all())
+    assert stamps.pop(f"{name} {variant}") == naive(later)  # written now
+    assert set(stamps.values()) == {naive(T0)}  # the day's other answers were not rewritten
+    assert_same_as_raw(db.conn, [Window(feb(15, 18), feb(16, 6))])
 
 
 def test_a_channel_filter_reads_raw_rows_for_queries_that_have_a_channel(db):
