@@ -40,7 +40,8 @@ def _count_by_bucket(time_col, kind: str, f: Window, seconds: int, *extra):
        summary=Summary(
            {"bucket": TIME, "workspace": TEXT, "provider": TEXT, "created": COUNT, "started": COUNT,
             "succeeded": COUNT, "failed": COUNT},
-           W.c.createdAt, variants=({"bucket_seconds": 300}, {"bucket_seconds": 1800}, {"bucket_seconds": 10800}),
+           W.c.createdAt, variants=({"bucket_seconds": 300}, {"bucket_seconds": 1800}, {"bucket_seconds": 10800},
+                                    {"bucket_seconds": 86400}),  # 5 min: the canary's queue slices; a day: 30d+
            ignores_channel=True,
            hourly=False))  # created, started and finished each count in the bucket of their own timestamp
 def webhook_flow_series(conn: Connection, f: Window, *, bucket_seconds: int | None = None) -> pd.DataFrame:
