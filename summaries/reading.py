@@ -271,7 +271,8 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
     partial = [day for day in (days[:1] + days[-1:] if days else []) if day in covered
                and (day < naive_utc(f.start) or day + DAY > naive_utc(f.end))]
     with_hours = days_with_hours(conn, spec.name, variant, sorted(set(partial))) if summary.hourly else []
-    unstored = [day for day in days if day not in set(covered)] if usable and summary.hourly else []
+    stored = set(covered)
+    unstored = [day for day in days if day not in stored] if usable and summary.hourly else []
     opened = open_days(conn, spec.name, variant, unstored)
     plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours, open_days=opened)
     if not plan.days and not plan.hours:
