@@ -9,10 +9,10 @@ if TYPE_CHECKING:
     from summaries.reading import FailureNote, Freshness
 
 
-#: The staleness bound for a stored day older than the two recent ones when only a table the query joins
-#: (not the table its time column is on) changed: such a day is rewritten once a day, 3 days a 60 s cycle
-#: (RefreshPolicy), so 200 kept days take 67 min on top of the 24 h.
-EDITS_OF_JOINED_TABLES = "5 minutes for the last two days and 25 hours for older days"
+#: How often the refresh re-aggregates what (summaries.refresh.RefreshPolicy): the ages the sentence shows are
+#: measured; they pass these on a database too large for a cycle's few seconds to keep up.
+SCHEDULE = ("The refresh re-aggregates the last two days and today's hours every 5 minutes and older days daily, "
+            "the most overdue first and a few seconds per cycle, so on a large database these ages can be longer.")
 
 
 def freshness_sentence(fresh: Freshness, now: datetime) -> str:
@@ -25,12 +25,14 @@ def freshness_sentence(fresh: Freshness, now: datetime) -> str:
         return ("Summaries: none stored yet, so every figure is computed from the raw rows "
                 "(long windows are slower until the background refresh has run).")
     age = _age(now - fresh.oldest_recent_refresh) if fresh.oldest_recent_refresh else "unknown"
+    hours = (f"today's finished hours {_age(now - fresh.oldest_open_refresh)} ago" if fresh.oldest_open_refresh
+             else "today's finished hours as they finish")
     stored = (f"Summaries: {fresh.days} whole UTC days between {fresh.first_day:%Y-%m-%d} and "
-              f"{fresh.last_day:%Y-%m-%d} come from per-day summaries; the latest two were re-aggregated {age} ago. "
-              "Today's finished hours are stored too, re-aggregated at most 5 minutes apart; the hour in progress "
-              "and the parts of days without stored hours are read from the raw rows. "
-              f"A stored day whose rows upstream edits later is re-aggregated at the next refresh (by the rows' "
-              f"updatedAt); an edit only to a joined table shows within {EDITS_OF_JOINED_TABLES}.")
+              f"{fresh.last_day:%Y-%m-%d} come from per-day summaries; the latest two were re-aggregated {age} ago, "
+              f"{hours}; the hour in progress and the parts of days without stored hours are read from the raw "
+              f"rows. {SCHEDULE} A stored day whose rows upstream edits later is re-aggregated by a following "
+              "refresh (by the rows' updatedAt); an edit only to a joined table shows when its day is next "
+              "re-aggregated.")
     return f"{failed} {stored}" if failed else stored
 
 

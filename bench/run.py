@@ -58,14 +58,23 @@ def refresh(url: str, end: datetime, keep_days: int | None = None) -> str:
         backfill = refresh_summaries(engine, now=end, backfill=True, policy=policy)
         with engine.connect() as conn:  # a run after an earlier one: 6 minutes after its last refresh
             newest = conn.execute(select(func.max(summary_day.c.refreshedAt))).scalar() or end
-        cycle = refresh_summaries(engine, now=max(end, newest) + timedelta(minutes=6), policy=policy)
+        later = max(end, newest) + timedelta(minutes=6)
+        cycle = refresh_summaries(engine, now=later, policy=policy)
+        load = os.getloadavg()[0]
+        rotation = [cycle]  # the cycles (at the same moment) until nothing due is left over
+        while rotation[-1].deferred and len(rotation) < 200:
+            rotation.append(refresh_summaries(engine, now=later, policy=policy))
     finally:
         engine.dispose()
     slowest = max(backfill.day_seconds.values(), default=0.0)
-    load = os.getloadavg()[0]
+    longest = max(rotation, key=lambda report: report.seconds)
     lines = [f"Summaries back-fill: {backfill.line()} (slowest day {slowest:.1f} s).",
-             f"One refresh cycle (the two recent days due again): {cycle.line()} (load {load:.1f}).",
+             f"One refresh cycle (the two recent days and today's hours due again): {cycle.line()} (load {load:.1f}).",
              f"Slowest queries of that cycle: {cycle.slowest()}.",
+             f"All that was due took {len(rotation)} cycle(s), {sum(r.seconds for r in rotation):.1f} s in all; the "
+             f"longest cycle {longest.seconds:.2f} s ({longest.planning_seconds:.2f} s choosing the days); "
+             f"at one cycle a minute the recent answers are re-aggregated every {max(len(rotation), 5)} minutes "
+             f"(load {os.getloadavg()[0]:.1f}).",
              f"Summary storage: {storage(url)}.",
              *(f"FAIL {line}" for line in [*backfill.failure_lines(), *cycle.failure_lines()])]
     for line in lines:

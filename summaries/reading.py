@@ -305,6 +305,7 @@ class Freshness:
     oldest_recent_refresh: datetime | None  # the least recent refresh among the last two stored days
     newest_refresh: datetime | None
     failures: tuple[FailureNote, ...] = ()
+    oldest_open_refresh: datetime | None = None  # the least recent computing of the latest open day's hours
 
 
 def summary_freshness(conn: Connection) -> Freshness:
@@ -319,7 +320,10 @@ def summary_freshness(conn: Connection) -> Freshness:
     oldest_recent = None
     if last is not None:
         oldest_recent = conn.execute(select(func.min(d.refreshedAt)).where(d.day >= last - DAY)).scalar()
-    return Freshness(int(days or 0), first, last, oldest_recent, newest, refresh_failures(conn))
+    o = summary_open_day.c
+    latest_open = select(func.max(o.day)).scalar_subquery()
+    oldest_open = conn.execute(select(func.min(o.refreshedAt)).where(o.day == latest_open)).scalar()
+    return Freshness(int(days or 0), first, last, oldest_recent, newest, refresh_failures(conn), oldest_open)
 
 
 def refresh_failures(conn: Connection) -> tuple[FailureNote, ...]:

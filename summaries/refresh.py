@@ -15,15 +15,19 @@ declares `in_sql=False` (its pandas step must run before storing) is aggregated 
   the day is removed (read raw, never stale), and the other queries and days still store. A failed
   (query, day) is retried on the same schedule as a stored one; a later success clears the record.
 
-- Today is not whole yet: its day answer is never stored. Its finished hours are (`store_open_day`,
-  rewritten when an hour has finished or they are older than `recent_every`), so a reader takes only the
-  hour in progress raw (and the last minute counts).
+- Today is not whole yet: its day answer is never stored. Its finished hours are (`store_open_day`: an
+  hour that finished is appended, and all of them are rewritten once older than `recent_every`), so a
+  reader takes only the hour in progress raw (and the last minute counts).
 - Recent days (yesterday and the day before by default) are rewritten when older than a few
   minutes, because upstream rows change after they are written (needs_review becomes a send,
   dispositions and revision fields arrive later).
 - Older days are written once and rewritten daily, a few per cycle, the least recently
-  refreshed first (missing days newest first), so a cycle's cost stays bounded; `backfill=True`
-  does every due day at once (a first back-fill).
+  refreshed first (missing days newest first); `backfill=True` does every due day at once (a first
+  back-fill).
+- A cycle's rewriting is bounded by `cycle_budget`: once spent, the rest waits for the next cycle,
+  the most overdue day first (`due_work`), and a day's answers that are still fresh are not rewritten
+  with its stale ones (`stale_pairs`). A cycle's database time so stays the same at any table size;
+  what grows with it is the age of the stored answers, which every page's freshness line shows.
 - Replicas: on PostgreSQL a day is only written under `pg_try_advisory_xact_lock`; a replica that
   finds the lock held skips the day (another replica is writing it) and re-checks under the lock
   that the day is still due. On SQLite the write engine begins IMMEDIATE, which serialises writers
@@ -110,6 +114,32 @@ class RefreshPolicy:
     # hour answers are kept for the last `hour_days` days (the partial first day of a 24 h or 7 d window);
     # an older day keeps its day answer only, and a window starting inside it reads that part raw
     hour_days: int = 8
+    # a cycle (not a back-fill) starts no new rewrite of a (query, variant, day) once it has spent this long
+    # rewriting: the rest waits for the next cycle, most overdue day first, so a cycle's database time stays
+    # bounded whatever the tables' size (a large database's answers then age past `recent_every`, and the
+    # freshness line says by how much). Every cycle does at least one rewrite.
+    cycle_budget: timedelta = timedelta(seconds=6)
+
+
+class Budget:
+    """The seconds a cycle may spend rewriting (None: no limit, a back-fill). `take()` before each rewrite:
+    the first of a cycle is always allowed, later ones while the budget lasts; a refused one is counted."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds, self.started = seconds, time.perf_counter()
+        self.taken = self.deferred = 0
+
+    @property
+    def spent(self) -> bool:
+        return (self.seconds is not None and self.taken > 0
+                and time.perf_counter() - self.started >= self.seconds)
+
+    def take(self) -> bool:
+        if self.spent:
+            self.deferred += 1
+            return False
+        self.taken += 1
+        return True
 
 
 @dataclass(frozen=True)
@@ -127,13 +157,15 @@ class OpenDayReport:
     """Today's finished hours stored in a cycle: through which hour, how many query variants, rows, time."""
 
     through: datetime
-    variants: int
+    variants: int  # rewritten from midnight
     rows: int
     seconds: float
+    appended: int = 0  # query variants whose stored hours were fresh: only the hours finished since were added
 
     def line(self) -> str:
-        return (f"today's hours to {self.through:%H:%M} for {self.variants} query variant(s), {self.rows:,} rows, "
-                f"in {self.seconds:.2f} s")
+        added = f" and {self.appended} extended by the hours since finished" if self.appended else ""
+        return (f"today's hours to {self.through:%H:%M} for {self.variants} query variant(s){added}, "
+                f"{self.rows:,} rows, in {self.seconds:.2f} s")
 
 
 @dataclass
@@ -145,6 +177,8 @@ class RefreshReport:
     seconds: float = 0.0
     planning_seconds: float = 0.0  # choosing the due days (due_days, last_edits)
     open_day: OpenDayReport | None = None  # today's finished hours
+    deferred: int = 0  # rewrites left for the next cycle (the cycle's budget was spent)
+    budget: float | None = None  # that budget, in seconds (None: a back-fill, no limit)
     day_seconds: dict[datetime, float] = field(default_factory=dict)
     query_seconds: dict[str, float] = field(default_factory=dict)  # "query variant" -> seconds, over all days
 
@@ -161,8 +195,10 @@ class RefreshReport:
         days = ", ".join(f"{d:%Y-%m-%d}" for d in self.refreshed) or "none"
         locked = f"; {len(self.skipped_locked)} being written by another replica" if self.skipped_locked else ""
         today = f"; {self.open_day.line()}" if self.open_day else ""
+        left = (f"; {self.deferred} rewrite(s) left for the next cycle (its {self.budget:.0f} s budget was spent)"
+                if self.deferred and self.budget is not None else "")
         return (f"refreshed {len(self.refreshed)} day(s) ({days}), {self.rows:,} rows, in {self.seconds:.2f} s "
-                f"({self.planning_seconds:.2f} s choosing the days){today}{locked}")
+                f"({self.planning_seconds:.2f} s choosing the days){today}{left}{locked}")
 
     def failure_lines(self) -> list[str]:
         """One line per failing query: its error classes and the days it failed on."""
@@ -199,11 +235,18 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
     now = naive_utc(now or datetime.now(UTC))
     ensure_summary_tables(engine)
     with engine.connect() as conn:
-        due = due_days(conn, now, policy, backfill=backfill)
+        due = due_work(conn, now, policy, backfill=backfill)
         conn.rollback()
     _forget_unknown_failures(engine)
     report = RefreshReport(planning_seconds=time.perf_counter() - started)
-    for day in due:
+    budget = Budget(None if backfill else policy.cycle_budget.total_seconds())
+    report.budget = budget.seconds
+    report.open_day = store_open_day(engine, now, policy, report.failures, budget)
+    report.rows += report.open_day.rows if report.open_day else 0
+    for day, stale_before in due:
+        if budget.spent:
+            budget.deferred += 1
+            continue
         t = time.perf_counter()
         with engine.begin() as conn:
             if not _lock_day(conn, day):
@@ -211,17 +254,17 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
                 continue
             if day not in due_days(conn, now, policy, backfill=backfill, only=day):
                 continue  # another replica wrote it while we waited
+            only = stale_pairs(conn, day, stale_before)
+            if only == set():
+                continue
             _tune_session(conn)
             hours = day >= midnight(now) - policy.hour_days * DAY
-            recent = day >= midnight(now) - policy.recent_days * DAY
-            only = None if recent else missing_variants(conn, day)
-            rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours, only=only)
+            rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours, only=only, budget=budget)
         report.rows += rows
         report.failures += failures
         report.refreshed.append(day)
         report.day_seconds[day] = time.perf_counter() - t
-    report.open_day = store_open_day(engine, now, policy, report.failures)
-    report.rows += report.open_day.rows if report.open_day else 0
+    report.deferred = budget.deferred
     drop_old_hours(engine, midnight(now) - policy.hour_days * DAY)
     if backfill and len(report.refreshed) > 1:
         analyze_summary_tables(engine)
@@ -237,7 +280,17 @@ def _tune_session(conn: Connection) -> None:
 
 def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
              only: datetime | None = None) -> list[datetime]:
-    """The days to rewrite this cycle: recent ones first (newest first), then older ones."""
+    """The days to rewrite this cycle, in the order `due_work` gives."""
+    return [day for day, _ in due_work(conn, now, policy, backfill=backfill, only=only)]
+
+
+def due_work(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
+             only: datetime | None = None) -> list[tuple[datetime, datetime]]:
+    """(day, stale_before) for each day to rewrite this cycle: its answers stored before `stale_before`
+    (or missing) are due. The recent days are due `recent_every` after their stalest answer was stored,
+    older ones `older_every` after, or when a row of theirs was edited since (at most `edited_per_cycle`
+    of those, and `older_per_cycle` of the others, per cycle). The most overdue day comes first (one with
+    answers missing before any), so a cycle whose budget runs out leaves the least overdue for the next."""
     now = naive_utc(now)
     today = midnight(now)
     first = only or max(today - policy.keep_days * DAY, _first_day_with_data(conn) or today)
@@ -257,6 +310,7 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
     for name, day, failed_at in failed:
         for variant in variants.get(name, []):
             stamps.setdefault(day, {}).setdefault((name, variant), failed_at)
+    # (overdue since, day, stale_before); datetime.min: answers missing
     recent, older, edited = [], [], []
     end = min(last, today)
     oldest_stamp = min((min(v.values()) for v in stamps.values() if v), default=None)
@@ -267,38 +321,61 @@ def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
         oldest = min(stored.values()) if len(stored) == len(wanted) else None  # None: some variant is missing
         if day >= today - policy.recent_days * DAY:
             if oldest is None or oldest < now - policy.recent_every:
-                recent.append(day)
+                since = datetime.min if oldest is None else oldest + policy.recent_every
+                recent.append((since, day, now - policy.recent_every))
         elif oldest is None or oldest < now - policy.older_every:
-            older.append((oldest or datetime.min, day))
+            since = datetime.min if oldest is None else oldest + policy.older_every
+            older.append((since, day, now - policy.older_every))
         elif day in edits and edits[day] > oldest - policy.edit_margin:
-            edited.append(day)
+            edited.append((edits[day], day, edits[day] + policy.edit_margin))
         day += DAY
-    recent.sort(reverse=True)
-    edited = sorted(edited, reverse=True)[: None if backfill or only else policy.edited_per_cycle]
+    limit = backfill or only
+    edited = sorted(edited, key=lambda item: -item[1].timestamp())[: None if limit else policy.edited_per_cycle]
     older.sort(key=lambda item: (item[0], -item[1].timestamp()))  # least recently refreshed, newest day first
-    picked = [d for _, d in older] if backfill or only else [d for _, d in older[: policy.older_per_cycle]]
-    return recent + edited + picked
+    picked = older if limit else older[: policy.older_per_cycle]
+    work = sorted([*recent, *edited, *picked], key=lambda item: (item[0], -item[1].timestamp()))
+    return [(day, stale_before) for _, day, stale_before in work]
+
+
+def stale_pairs(conn: Connection, day: datetime, before: datetime) -> set[tuple[str, str]] | None:
+    """The (query, variant) pairs of the day whose answer is missing or was stored before `before`: only
+    those are rewritten (the day's others keep their own schedule; a query added later is written alone into
+    the days already stored). None when that is all of them (write the whole day)."""
+    wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
+    d = summary_day.c
+    fresh = {(name, variant) for name, variant in conn.execute(
+        select(d.query, d.variant).where(d.day == day, d.refreshedAt >= before))}
+    stale = wanted - fresh
+    return None if stale == wanted else stale
 
 
 def last_edits(conn: Connection, first: datetime, end: datetime, since: datetime) -> dict[datetime, datetime]:
     """Day -> the newest `updatedAt` among rows edited since `since`, for every summarised query's time
-    column whose table has one (upstream's Prisma @updatedAt). One small aggregate per time column over
-    the rows edited since the oldest stored day was refreshed; a day is due again when a row of it was
-    edited after (or just before) that day was stored. Edits to other tables a query joins are not seen
-    here: those days follow `older_every`."""
+    column whose table has one (upstream's Prisma @updatedAt). One small aggregate per table (not per time
+    column: upstream has no index on updatedAt, so each is a scan) over the rows edited since the oldest
+    stored day was refreshed, grouped by the day of each of its time columns; a day is due again when a row
+    of it was edited after (or just before) that day was stored. Edits to other tables a query joins are not
+    seen here: those days follow `older_every`."""
     found: dict[datetime, datetime] = {}
-    columns = {str(spec.summary.time): spec.summary.time for spec in summarised_specs()}
-    for column in columns.values():
+    by_table: dict[Table, dict[str, ColumnElement]] = {}
+    for spec in summarised_specs():
+        column = spec.summary.time
         table = getattr(column, "table", None)
-        if table is None or "updatedAt" not in table.c:
-            continue
+        if isinstance(table, Table) and "updatedAt" in table.c:
+            by_table.setdefault(table, {})[column.name] = column
+    for table, columns in by_table.items():
         updated = table.c["updatedAt"]
-        day = time_bucket(column, DAY_GRAIN).label("edited_day")
-        stmt = (select(day, func.max(updated)).where(updated >= since, column >= first, column < end)
-                .group_by(literal_column("edited_day")))
-        for edited_day, newest in conn.execute(stmt):
-            key = midnight(pd.Timestamp(edited_day).to_pydatetime())
-            found[key] = max(found.get(key, newest), newest)
+        days = [time_bucket(column, DAY_GRAIN).label(f"day_{i}") for i, column in enumerate(columns.values())]
+        in_range = or_(*(and_(column >= first, column < end) for column in columns.values()))
+        stmt = (select(*days, func.max(updated)).where(updated >= since, in_range)
+                .group_by(*(literal_column(day.name) for day in days)))
+        for *edited_days, newest in conn.execute(stmt):
+            for edited_day in edited_days:
+                if edited_day is None:
+                    continue
+                key = midnight(pd.Timestamp(edited_day).to_pydatetime())
+                if first <= key < end:
+                    found[key] = max(found.get(key, newest), newest)
     return found
 
 
@@ -318,13 +395,15 @@ def _lock_day(conn: Connection, day: datetime) -> bool:
                              {"ns": LOCK_NAMESPACE, "day": number}).scalar())
 
 
-def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
-                   failures: list[Failure]) -> OpenDayReport | None:
-    """Store today's finished hours [today, this hour) for every hourly query and variant whose stored
-    hours end before this hour or are older than `policy.recent_every` (so today's edits show within
-    that bound, as the recent days' do), in one transaction; a query that fails is appended to
-    `failures`, its hours for today removed (read raw). None when nothing was due (or another replica
-    holds today's lock). Readers take these hours and read the rest of today raw (reading.read_plan)."""
+def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy, failures: list[Failure],
+                   budget: Budget | None = None) -> OpenDayReport | None:
+    """Store today's finished hours [today, this hour) for every hourly query and variant, in one
+    transaction. A variant whose stored hours were computed within `policy.recent_every` only gets the hours
+    finished since (appended; its mark keeps the older computing time); one whose hours are older than that,
+    or missing, is rewritten from midnight, stalest first (so today's edits show within that bound, as the
+    recent days' do, while the cycle's `budget` lasts). A query that fails is appended to `failures`, its
+    hours for today removed (read raw). None when nothing was due (or another replica holds today's lock).
+    Readers take these hours and read the rest of today raw (reading.read_plan)."""
     today = midnight(now)
     through = now.replace(minute=0, second=0, microsecond=0)
     if through <= today:
@@ -333,29 +412,29 @@ def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
     with engine.begin() as conn:
         if not _lock_day(conn, today):
             return None
-        o = summary_open_day.c
-        fresh = {(name, variant) for name, variant in conn.execute(
-            select(o.query, o.variant).where(o.day == today, o.through == through,
-                                             o.refreshedAt >= now - policy.recent_every))}
-        due = [(spec, variant, options) for spec in summarised_specs() if spec.summary.hourly and spec.summary.in_sql
-               for variant, options in finest_first(spec.summary.stored_variants(spec.raw))
-               if (spec.name, variant) not in fresh]
+        due = _open_day_work(conn, today, through, now, now - policy.recent_every)
         if not due:
             return None
         _tune_session(conn)
-        sources = day_sources(conn, today)
-        written = 0
-        done: dict[str, dict[str, Mapping[str, object]]] = {}  # query -> its variants stored today
-        for spec, variant, options in due:
+        sources = day_sources(conn, today, {(spec.name, variant) for spec, variant, _, _, _ in due},
+                              Window(min(start for *_, start, _ in due), through))
+        written = rewritten = appended = 0
+        done: dict[tuple[str, datetime], dict[str, Mapping[str, object]]] = {}  # (query, from) -> variants stored
+        for spec, variant, options, start, computed in due:
+            if budget is not None and not budget.take():
+                continue
             savepoint = conn.begin_nested()
             try:
-                _forget(conn, spec.name, variant, today)
-                finer = finer_variant(spec.summary, done.get(spec.name, {}), options)
-                written += (store_hours(conn, spec, variant, options, Window(today, through), sources)
+                if start == today:
+                    _forget(conn, spec.name, variant, today)
+                else:
+                    _forget_open_hours(conn, spec.name, variant, today, start)
+                finer = finer_variant(spec.summary, done.get((spec.name, start), {}), options)
+                written += (store_hours(conn, spec, variant, options, Window(start, through), sources)
                             if finer is None else
-                            derive_rows(conn, spec, variant, options, finer, today, HOUR_GRAIN, end=through))
+                            derive_rows(conn, spec, variant, options, finer, start, HOUR_GRAIN, end=through))
                 conn.execute(insert(summary_open_day).values(query=spec.name, variant=variant, day=today,
-                                                             through=through, refreshedAt=now))
+                                                             through=through, refreshedAt=computed))
             except Exception as exc:  # noqa: BLE001 - one query's failure is isolated, it reads raw
                 savepoint.rollback()
                 _forget(conn, spec.name, variant, today)
@@ -363,8 +442,32 @@ def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy,
                 log.warning("summaries: %s %s on today's hours failed (%s)", spec.name, variant, type(exc).__name__)
                 continue
             savepoint.commit()
-            done.setdefault(spec.name, {})[variant] = options
-    return OpenDayReport(through, len(due), written, time.perf_counter() - began)
+            done.setdefault((spec.name, start), {})[variant] = options
+            rewritten, appended = (rewritten + 1, appended) if start == today else (rewritten, appended + 1)
+    return OpenDayReport(through, rewritten, written, time.perf_counter() - began, appended)
+
+
+def _open_day_work(conn: Connection, today: datetime, through: datetime, now: datetime, fresh_after: datetime,
+                   ) -> list[tuple[QuerySpec, str, Mapping[str, object], datetime, datetime]]:
+    """(spec, variant, options, from, computed) for each hourly query variant whose today's hours are due:
+    from its stored `through` when they were computed after `fresh_after` (append the hours finished since,
+    keeping that time), else from midnight (rewrite, now). Appends first, then the stalest rewrite."""
+    o = summary_open_day.c
+    marks = {(name, variant): (stored_through, refreshed) for name, variant, stored_through, refreshed
+             in conn.execute(select(o.query, o.variant, o.through, o.refreshedAt).where(o.day == today))}
+    appends, rewrites = [], []
+    for spec in summarised_specs():
+        if not (spec.summary.hourly and spec.summary.in_sql):
+            continue
+        for variant, options in finest_first(spec.summary.stored_variants(spec.raw)):
+            mark = marks.get((spec.name, variant))
+            if mark is not None and mark[1] >= fresh_after:
+                if mark[0] < through:
+                    appends.append((spec, variant, options, mark[0], mark[1]))
+            else:
+                rewrites.append((mark[1] if mark else datetime.min, (spec, variant, options, today, now)))
+    rewrites.sort(key=lambda item: item[0])  # stable: a query's finer variants stay before its coarser
+    return [*appends, *(item for _, item in rewrites)]
 
 
 def store_hours(conn: Connection, spec: QuerySpec, variant: str, options: Mapping[str, object], window: Window,
@@ -376,24 +479,15 @@ def store_hours(conn: Connection, spec: QuerySpec, variant: str, options: Mappin
     return _insert_from(conn, spec, variant, HOUR_GRAIN, stored_time(answer.c.slot), answer)
 
 
-def missing_variants(conn: Connection, day: datetime) -> set[tuple[str, str]] | None:
-    """The (query, variant) pairs an older day lacks while it has others: a query or variant added since the
-    day was stored. Only those are written (a new query does not rewrite every stored day); the day's other
-    answers keep their own schedule. None when the day has all of them or none (write the whole day)."""
-    wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
-    d = summary_day.c
-    have = {(name, variant) for name, variant in conn.execute(select(d.query, d.variant).where(d.day == day))}
-    have &= wanted
-    return wanted - have if have and have != wanted else None
-
-
 def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str, float] | None = None, *,
-              hours: bool = True, only: set[tuple[str, str]] | None = None) -> tuple[int, list[Failure]]:
+              hours: bool = True, only: set[tuple[str, str]] | None = None,
+              budget: Budget | None = None) -> tuple[int, list[Failure]]:
     """Replace the day's stored answers of every summarised query and variant, each on its own in a
     SAVEPOINT: a query that raises is a Failure (its error class), its stored answer for the day is
     removed (it is read raw, never stale), and the others still store. `hours`: store the hour answers
-    too (recent days); `only`: just these (query, variant) pairs (missing_variants). The caller owns the
-    transaction. Returns the rows stored and the failures."""
+    too (recent days); `only`: just these (query, variant) pairs (stale_pairs); `budget`: stop starting new
+    ones once it is spent (those left keep their old answers and stay due). The caller owns the transaction.
+    Returns the rows stored and the failures."""
     written = 0
     stored: set[str] = set()
     failures: list[Failure] = []
@@ -403,6 +497,8 @@ def store_day(conn: Connection, day: datetime, now: datetime, seconds: dict[str,
         done: dict[str, Mapping[str, object]] = {}  # the query's variants stored this day
         for variant, options in finest_first(spec.summary.stored_variants(spec.raw)):
             if only is not None and (spec.name, variant) not in only:
+                continue
+            if budget is not None and not budget.take():
                 continue
             savepoint = conn.begin_nested()
             began = time.perf_counter()
@@ -470,7 +566,7 @@ class DaySources:
     On SQLite (the demo) nothing is copied.
     """
 
-    def __init__(self, conn: Connection, day: datetime, statements: Iterable[Select]):
+    def __init__(self, conn: Connection, window: Window, statements: Iterable[Select]):
         self.swap: dict[Table, Table] = {}
         if conn.dialect.name != "postgresql":
             return
@@ -483,7 +579,7 @@ class DaySources:
                 if isinstance(element, Column) and element.table in used:
                     used[element.table].add(element.name)
                     read.add(element.table)
-        end = day + DAY
+        day, end = naive_utc(window.start), naive_utc(window.end)
         for table, columns in DAY_COPIES.items():
             if table not in read and not (table is up.ai_draft and up.lead in read):
                 continue
@@ -627,11 +723,12 @@ def _inserted(conn: Connection, stmt: Executable) -> int:
     return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def day_sources(conn: Connection, day: datetime, only: set[tuple[str, str]] | None = None) -> DaySources | None:
-    """The day's copies of the big tables and Lead that the day's statements (`only` those pairs, when
-    given) read (None when they cannot be made: every statement then reads the upstream tables, as
-    correct and slower)."""
-    window = Window(day, day + DAY)
+def day_sources(conn: Connection, day: datetime, only: set[tuple[str, str]] | None = None,
+                window: Window | None = None) -> DaySources | None:
+    """The copies of the big tables and Lead for the day (or `window`, a part of it) that the day's
+    statements (`only` those pairs, when given) read (None when they cannot be made: every statement then
+    reads the upstream tables, as correct and slower)."""
+    window = window or Window(day, day + DAY)
     statements = []
     for spec in summarised_specs():
         for variant, options in spec.summary.stored_variants(spec.raw).items():
@@ -642,7 +739,7 @@ def day_sources(conn: Connection, day: datetime, only: set[tuple[str, str]] | No
                     continue
     savepoint = conn.begin_nested()
     try:
-        sources = DaySources(conn, day, statements)
+        sources = DaySources(conn, window, statements)
     except Exception as exc:  # noqa: BLE001 - a refused copy must not stop the day
         savepoint.rollback()
         log.warning("summaries: the day's copies of the upstream tables failed (%s); reading the tables",
@@ -726,6 +823,15 @@ def _forget(conn: Connection, name: str, variant: str, day: datetime) -> None:
     conn.execute(delete(table).where(table.c.variant == variant, table.c.slot >= day, table.c.slot < day + DAY))
     for marks in (summary_day, summary_hours, summary_open_day):
         conn.execute(delete(marks).where(marks.c.query == name, marks.c.variant == variant, marks.c.day == day))
+
+
+def _forget_open_hours(conn: Connection, name: str, variant: str, day: datetime, start: datetime) -> None:
+    """Before appending today's hours from `start`: any rows already there, and the day's mark."""
+    t = cells_table(name).c
+    conn.execute(delete(cells_table(name)).where(t.variant == variant, t.grain == HOUR_GRAIN, t.slot >= start,
+                                                 t.slot < day + DAY))
+    o = summary_open_day.c
+    conn.execute(delete(summary_open_day).where(o.query == name, o.variant == variant, o.day == day))
 
 
 def drop_old_hours(engine: Engine, before: datetime) -> None:

@@ -18,10 +18,14 @@ def test_stored_days_name_their_range_and_the_age_of_the_recent_refresh():
                       datetime(2026, 2, 18, 11, 58))
     assert freshness_sentence(fresh, NOW) == (
         "Summaries: 3 whole UTC days between 2026-02-15 and 2026-02-17 come from per-day summaries; the latest "
-        "two were re-aggregated 7 min ago. Today's finished hours are stored too, re-aggregated at most 5 minutes "
-        "apart; the hour in progress and the parts of days without stored hours are read from the raw rows. "
-        "A stored day whose rows "
-        "upstream edits later is re-aggregated at the next refresh (by the rows' updatedAt); an edit only to a "
-        "joined table shows within 5 minutes for the last two days and 25 hours for older days.")
+        "two were re-aggregated 7 min ago, today's finished hours as they finish; the hour in progress and the "
+        "parts of days without stored hours are read from the raw rows. The refresh re-aggregates the last two "
+        "days and today's hours every 5 minutes and older days daily, the most overdue first and a few seconds "
+        "per cycle, so on a large database these ages can be longer. A stored day whose rows upstream edits "
+        "later is re-aggregated by a following refresh (by the rows' updatedAt); an edit only to a joined table "
+        "shows when its day is next re-aggregated.")
+    today = Freshness(3, datetime(2026, 2, 15), datetime(2026, 2, 17), datetime(2026, 2, 18, 11, 53),
+                      datetime(2026, 2, 18, 11, 58), (), datetime(2026, 2, 18, 11, 46))
+    assert "re-aggregated 7 min ago, today's finished hours 14 min ago;" in freshness_sentence(today, NOW)
     stale = Freshness(3, datetime(2026, 2, 15), datetime(2026, 2, 17), datetime(2026, 2, 16, 2), None)
     assert "re-aggregated 2 days ago" in freshness_sentence(stale, NOW)

@@ -306,3 +306,58 @@ def test_the_command_line_refreshes_once_and_reports_a_bad_database(db, capsys):
     assert summary_freshness(db.conn).first_day == naive(feb(15))
     assert cli_main(["summaries", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"]) == 3
     assert "could not be refreshed (OperationalError)" in capsys.readouterr().err
+
+
+def test_an_hour_that_finishes_is_appended_to_todays_fresh_hours_and_they_are_rewritten_after_the_bound(db):
+    ids = plant(db.seed)
+    refresh_summaries(db.backend.write, now=T0, backfill=True)  # T0 = Feb 18 12:00: hours [00:00, 12:00)
+    db.seed.draft("ws-b", when=feb(18, 12, 10), action="needs_review", confidence=0.5)
+    rewritten = refresh_summaries(db.backend.write, now=feb(18, 12, 58)).open_day  # past recent_every: rewritten
+    hourly = sum(len(spec.summary.stored_variants(spec.raw)) for spec in summarised_specs()
+                 if spec.summary.hourly and spec.summary.in_sql)
+    assert (rewritten.through, rewritten.variants, rewritten.appended) == (naive(feb(18, 12)), hourly, 0)
+    with db.backend.write.begin() as conn:  # upstream sends b18 (11:59) after all
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["b18"]).values(autoSendAction="send_delayed"))
+    appended = refresh_summaries(db.backend.write, now=feb(18, 13, 1)).open_day
+    assert (appended.through, appended.variants, appended.appended) == (naive(feb(18, 13)), 0, hourly)
+    o = summary_open_day.c
+    with db.backend.write.connect() as conn:  # the marks keep when the older hours were computed
+        marks = set(conn.execute(select(o.through, o.refreshedAt).where(o.day == naive(feb(18)))).all())
+    assert marks == {(naive(feb(18, 13)), naive(feb(18, 12, 58)))}
+    today = Window(feb(18), feb(18, 13, 30))
+    # the 12:00 hour was added (the 12:10 draft counts from it); the 11:00 hour is as computed at 12:58
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 2)]
+    raw = drafts.needs_review_series.raw(db.conn, today, bucket_seconds=86400)
+    assert raw[["evaluated", "needs_review"]].values.tolist() == [[2, 1]]
+    again = refresh_summaries(db.backend.write, now=feb(18, 13, 4)).open_day  # 6 min after 12:58: rewritten
+    assert (again.variants, again.appended) == (hourly, 0)
+    assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 1)]
+    assert_same_as_raw(db.conn, [today, Window(feb(16, 7, 30), feb(18, 13, 30))])
+
+
+def test_a_cycle_stops_rewriting_when_its_budget_is_spent_and_the_next_cycles_go_on(db):
+    plant(db.seed)
+    first_hourly = next(spec for spec in summarised_specs() if spec.summary.hourly and spec.summary.in_sql)
+    hourly = sum(len(spec.summary.stored_variants(spec.raw)) for spec in summarised_specs()
+                 if spec.summary.hourly and spec.summary.in_sql)
+    variants = sum(len(spec.summary.stored_variants(spec.raw)) for spec in summarised_specs())
+    spent = RefreshPolicy(cycle_budget=timedelta(0))  # each cycle does its one rewrite, no more
+    report = refresh_summaries(db.backend.write, now=T0, policy=spent)
+    # the one rewrite: today's hours of the first hourly query's finest variant; every other open-day
+    # rewrite and each of the three due days (Feb 17, 16, 15) is left for the next cycle
+    assert (report.open_day.variants, report.refreshed, report.deferred) == (1, [], hourly - 1 + 3)
+    assert f"{hourly - 1 + 3} rewrite(s) left for the next cycle (its 0 s budget was spent)" in report.line()
+    o = summary_open_day.c
+    with db.backend.write.connect() as conn:
+        assert conn.execute(select(o.query)).scalars().all() == [first_hourly.name]
+    second = refresh_summaries(db.backend.write, now=T0, policy=spent)
+    assert (second.open_day.variants, second.deferred) == (1, hourly - 2 + 3)
+    # cycles with the default budget finish the rest; nothing is written twice, everything equals raw
+    rest = refresh_summaries(db.backend.write, now=T0)
+    assert (rest.open_day.variants, rest.deferred) == (hourly - 2, 0)
+    assert rest.refreshed == [naive(feb(d)) for d in (17, 16, 15)]
+    with db.backend.write.connect() as conn:
+        per_day = dict(conn.execute(select(summary_day.c.day, func.count()).group_by(summary_day.c.day)).all())
+    assert per_day == {naive(feb(d)): variants for d in (15, 16, 17)}
+    assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=1)).refreshed == []
+    assert_same_as_raw(db.conn, [Window(feb(15, 18), T0 + timedelta(minutes=30))])
