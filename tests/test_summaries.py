@@ -329,6 +329,7 @@ def test_an_hour_that_finishes_is_appended_to_todays_fresh_hours_and_they_are_re
     assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 2)]
     raw = drafts.needs_review_series.raw(db.conn, today, bucket_seconds=86400)
     assert raw[["evaluated", "needs_review"]].values.tolist() == [[2, 1]]
+    assert_same_as_raw(db.conn, [Window(feb(18, 12), feb(18, 13, 30))])  # every variant's appended hour
     again = refresh_summaries(db.backend.write, now=feb(18, 13, 4)).open_day  # 6 min after 12:58: rewritten
     assert (again.variants, again.appended) == (hourly, 0)
     assert daily_needs_review(db.conn, today) == [("02-18", "ws-b", 2, 1)]
