@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, inspect, or_, select
+from sqlalchemy import BigInteger, Connection, Engine, and_, cast, func, inspect, literal, or_, select, union_all
 
 from db.engine import STATE_SCHEMA
 from db.state import summary_failure
@@ -179,33 +179,38 @@ def read_plan(f: Window, covered: Sequence[datetime], *, hourly: bool,
 # -- reading -------------------------------------------------------------------------------------
 
 
-def covered_days(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> list[datetime]:
-    """The days among `days` whose answer is stored for this query and variant."""
-    stmt = select(summary_day.c.day).where(
-        summary_day.c.query == name,
-        summary_day.c.variant == variant,
-        summary_day.c.day >= days[0],
-        summary_day.c.day <= days[-1],
+@dataclass(frozen=True)
+class Marks:
+    """What is stored for one query and variant over a run of days: read in one statement, since a page
+    reads dozens of summarised queries and each would otherwise pay three round trips before its data."""
+
+    days: list[datetime]  # whose day answer is stored
+    with_hours: set[datetime]  # whose hour answers are stored too
+    open: dict[datetime, datetime]  # not stored whole yet (today) -> the end of its stored finished hours
+
+
+def stored_marks(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> Marks:
+    """The marks of the query and variant for the days between `days[0]` and `days[-1]`."""
+    first, last = days[0], days[-1]
+    d, h, o = summary_day.c, summary_hours.c, summary_open_day.c
+    kinds = union_all(
+        select(literal("day").label("kind"), d.day.label("day"), d.day.label("through"))
+        .where(d.query == name, d.variant == variant, d.day >= first, d.day <= last),
+        select(literal("hours"), h.day, h.day).where(h.query == name, h.variant == variant, h.day >= first,
+                                                     h.day <= last),
+        select(literal("open"), o.day, o.through).where(o.query == name, o.variant == variant, o.day >= first,
+                                                        o.day <= last),
     )
-    return [row.day for row in conn.execute(stmt)]
-
-
-def days_with_hours(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> list[datetime]:
-    """The days among `days` whose hour answers are stored too."""
-    if not days:
-        return []
-    h = summary_hours.c
-    stmt = select(h.day).where(h.query == name, h.variant == variant, h.day.in_(list(days)))
-    return [row.day for row in conn.execute(stmt)]
-
-
-def open_days(conn: Connection, name: str, variant: str, days: Sequence[datetime]) -> dict[datetime, datetime]:
-    """Day -> the end of its stored finished hours, for the days among `days` not stored yet (today)."""
-    if not days:
-        return {}
-    o = summary_open_day.c
-    stmt = select(o.day, o.through).where(o.query == name, o.variant == variant, o.day.in_(list(days)))
-    return {row.day: row.through for row in conn.execute(stmt)}
+    stored, hours, opened = [], set(), {}
+    for kind, day, through in conn.execute(kinds):
+        day = naive_utc(pd.Timestamp(day).to_pydatetime()) if not isinstance(day, datetime) else day
+        if kind == "day":
+            stored.append(day)
+        elif kind == "hours":
+            hours.add(day)
+        else:
+            opened[day] = through if isinstance(through, datetime) else pd.Timestamp(through).to_pydatetime()
+    return Marks(sorted(stored), hours, opened)
 
 
 def stored_cells(conn: Connection, spec: QuerySpec, variant: str, plan: ReadPlan,
@@ -267,13 +272,14 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
         and (f.channel is None or summary.ignores_channel)
         and summaries_available(conn)
     )
-    covered = covered_days(conn, spec.name, variant, days) if usable else []
+    marks = stored_marks(conn, spec.name, variant, days) if usable else Marks([], set(), {})
+    covered = marks.days
     partial = [day for day in (days[:1] + days[-1:] if days else []) if day in covered
                and (day < naive_utc(f.start) or day + DAY > naive_utc(f.end))]
-    with_hours = days_with_hours(conn, spec.name, variant, sorted(set(partial))) if summary.hourly else []
+    with_hours = sorted(day for day in set(partial) if day in marks.with_hours) if summary.hourly else []
     stored = set(covered)
-    unstored = [day for day in days if day not in stored] if usable and summary.hourly else []
-    opened = open_days(conn, spec.name, variant, unstored)
+    opened = ({day: through for day, through in marks.open.items() if day not in stored}
+              if summary.hourly else {})
     plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours, open_days=opened)
     if not plan.days and not plan.hours:
         return spec.raw(conn, f, **options)
