@@ -38,8 +38,8 @@ summary_day = Table(
     Column("rows", Integer, nullable=False),
 )
 
-#: Which (query, variant, UTC day) has its hour answers stored too (the recent days only, see
-#: summaries.refresh.RefreshPolicy.hour_days); a partial day without them is read raw.
+#: Which (query, variant, UTC day) has its hour answers stored too (the recent days and the first days of
+#: the 30- and 90-day windows, see summaries.refresh.RefreshPolicy); a partial day without them is read raw.
 summary_hours = Table(
     "summary_hours",
     summary_metadata,

@@ -24,6 +24,8 @@ declares `in_sql=False` (its pandas step must run before storing) is aggregated 
 - Older days are written once and rewritten daily, a few per cycle, the least recently
   refreshed first (missing days newest first); `backfill=True` does every due day at once (a first
   back-fill).
+- Hour answers are kept for the last `hour_days` days and for the `start_days` back (the first days of the
+  30- and 90-day windows ending now); a day that reaches one of those is rewritten with its hours.
 - A cycle's rewriting is bounded by `cycle_budget`: once spent, the rest waits for the next cycle,
   the most overdue day first (`due_work`), and a day's answers that are still fresh are not rewritten
   with its stale ones (`stale_pairs`). A cycle's database time so stays the same at any table size;
@@ -114,6 +116,9 @@ class RefreshPolicy:
     # hour answers are kept for the last `hour_days` days (the partial first day of a 24 h or 7 d window);
     # an older day keeps its day answer only, and a window starting inside it reads that part raw
     hour_days: int = 8
+    # and for the days this many days back: the first days of the pages' 30- and 90-day windows ending now,
+    # which would otherwise read their part of that day raw (a day reaching one is rewritten with its hours)
+    start_days: tuple[int, ...] = (30, 90)
     # a cycle (not a back-fill) starts no new rewrite of a (query, variant, day) once it has spent this long
     # rewriting: the rest waits for the next cycle, most overdue day first, so a cycle's database time stays
     # bounded whatever the tables' size (a large database's answers then age past `recent_every`, and the
@@ -140,6 +145,27 @@ class Budget:
             return False
         self.taken += 1
         return True
+
+
+def keeps_hours(day: datetime, now: datetime, policy: RefreshPolicy) -> bool:
+    """Whether the day's hour answers are kept (the last `hour_days` days, and the `start_days` back)."""
+    today = midnight(now)
+    return day >= today - policy.hour_days * DAY or day in hour_start_days(now, policy)
+
+
+def hour_start_days(now: datetime, policy: RefreshPolicy) -> set[datetime]:
+    today = midnight(now)
+    return {today - back * DAY for back in policy.start_days}
+
+
+@dataclass(frozen=True)
+class Due:
+    """A day to rewrite: its answers stored before `stale_before` (or missing), and, with `rehour`, its
+    hourly answers stored without their hours (a day that reached one of `start_days`)."""
+
+    day: datetime
+    stale_before: datetime
+    rehour: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,7 +269,8 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
     report.budget = budget.seconds
     report.open_day = store_open_day(engine, now, policy, report.failures, budget)
     report.rows += report.open_day.rows if report.open_day else 0
-    for day, stale_before in due:
+    for item in due:
+        day = item.day
         if budget.spent:
             budget.deferred += 1
             continue
@@ -254,18 +281,18 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
                 continue
             if day not in due_days(conn, now, policy, backfill=backfill, only=day):
                 continue  # another replica wrote it while we waited
-            only = stale_pairs(conn, day, stale_before)
+            only = stale_pairs(conn, day, item.stale_before, rehour=item.rehour)
             if only == set():
                 continue
             _tune_session(conn)
-            hours = day >= midnight(now) - policy.hour_days * DAY
+            hours = keeps_hours(day, now, policy)
             rows, failures = store_day(conn, day, now, report.query_seconds, hours=hours, only=only, budget=budget)
         report.rows += rows
         report.failures += failures
         report.refreshed.append(day)
         report.day_seconds[day] = time.perf_counter() - t
     report.deferred = budget.deferred
-    drop_old_hours(engine, midnight(now) - policy.hour_days * DAY)
+    drop_old_hours(engine, midnight(now) - policy.hour_days * DAY, keep=hour_start_days(now, policy))
     if backfill and len(report.refreshed) > 1:
         analyze_summary_tables(engine)
     report.seconds = time.perf_counter() - started
@@ -281,16 +308,16 @@ def _tune_session(conn: Connection) -> None:
 def due_days(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
              only: datetime | None = None) -> list[datetime]:
     """The days to rewrite this cycle, in the order `due_work` gives."""
-    return [day for day, _ in due_work(conn, now, policy, backfill=backfill, only=only)]
+    return [item.day for item in due_work(conn, now, policy, backfill=backfill, only=only)]
 
 
 def due_work(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill: bool = False,
-             only: datetime | None = None) -> list[tuple[datetime, datetime]]:
-    """(day, stale_before) for each day to rewrite this cycle: its answers stored before `stale_before`
-    (or missing) are due. The recent days are due `recent_every` after their stalest answer was stored,
-    older ones `older_every` after, or when a row of theirs was edited since (at most `edited_per_cycle`
-    of those, and `older_per_cycle` of the others, per cycle). The most overdue day comes first (one with
-    answers missing before any), so a cycle whose budget runs out leaves the least overdue for the next."""
+             only: datetime | None = None) -> list[Due]:
+    """Each day to rewrite this cycle (`Due`). The recent days are due `recent_every` after their stalest
+    answer was stored, older ones `older_every` after, or when a row of theirs was edited since (at most
+    `edited_per_cycle` of those, and `older_per_cycle` of the others, per cycle), or when they reached one
+    of `start_days` without their hours. The most overdue day comes first (one with answers missing before
+    any), so a cycle whose budget runs out leaves the least overdue for the next."""
     now = naive_utc(now)
     today = midnight(now)
     first = only or max(today - policy.keep_days * DAY, _first_day_with_data(conn) or today)
@@ -334,18 +361,50 @@ def due_work(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
     older.sort(key=lambda item: (item[0], -item[1].timestamp()))  # least recently refreshed, newest day first
     picked = older if limit else older[: policy.older_per_cycle]
     work = sorted([*recent, *edited, *picked], key=lambda item: (item[0], -item[1].timestamp()))
-    return [(day, stale_before) for _, day, stale_before in work]
+    due = [Due(day, stale_before) for _, day, stale_before in work]
+    listed = {item.day for item in due}
+    for day in sorted(_without_hours(conn, now, policy, first, end) - listed, reverse=True):
+        due.insert(0, Due(day, datetime.min, rehour=True))
+    return due
 
 
-def stale_pairs(conn: Connection, day: datetime, before: datetime) -> set[tuple[str, str]] | None:
-    """The (query, variant) pairs of the day whose answer is missing or was stored before `before`: only
-    those are rewritten (the day's others keep their own schedule; a query added later is written alone into
-    the days already stored). None when that is all of them (write the whole day)."""
+def _without_hours(conn: Connection, now: datetime, policy: RefreshPolicy, first: datetime,
+                   end: datetime) -> set[datetime]:
+    """The `start_days` past `hour_days` (between first and end) whose day answers are stored while some
+    hourly query's hours are not (the day was stored when it was older than `hour_days`)."""
+    days = [day for day in hour_start_days(now, policy)
+            if first <= day < end and day < midnight(now) - policy.hour_days * DAY]
+    if not days:
+        return set()
+    hourly = {(spec.name, variant) for spec in summarised_specs() if spec.summary.hourly
+              for variant in spec.summary.stored_variants(spec.raw)}
+    d, h = summary_day.c, summary_hours.c
+    stored: dict[datetime, set[tuple[str, str]]] = {}
+    for name, variant, day in conn.execute(select(d.query, d.variant, d.day).where(d.day.in_(days))):
+        stored.setdefault(day, set()).add((name, variant))
+    marked: dict[datetime, set[tuple[str, str]]] = {}
+    for name, variant, day in conn.execute(select(h.query, h.variant, h.day).where(h.day.in_(days))):
+        marked.setdefault(day, set()).add((name, variant))
+    return {day for day, pairs in stored.items() if (pairs & hourly) - marked.get(day, set())}
+
+
+def stale_pairs(conn: Connection, day: datetime, before: datetime, *,
+                rehour: bool = False) -> set[tuple[str, str]] | None:
+    """The (query, variant) pairs of the day whose answer is missing or was stored before `before` (and, with
+    `rehour`, the hourly ones whose hours are not stored): only those are rewritten (the day's others keep
+    their own schedule; a query added later is written alone into the days already stored). None when that
+    is all of them (write the whole day)."""
     wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
     d = summary_day.c
     fresh = {(name, variant) for name, variant in conn.execute(
         select(d.query, d.variant).where(d.day == day, d.refreshedAt >= before))}
     stale = wanted - fresh
+    if rehour:
+        h = summary_hours.c
+        with_hours = {(name, variant) for name, variant in conn.execute(
+            select(h.query, h.variant).where(h.day == day))}
+        stale |= {(spec.name, variant) for spec in summarised_specs() if spec.summary.hourly
+                  for variant in spec.summary.stored_variants(spec.raw)} - with_hours
     return None if stale == wanted else stale
 
 
@@ -834,13 +893,14 @@ def _forget_open_hours(conn: Connection, name: str, variant: str, day: datetime,
     conn.execute(delete(summary_open_day).where(o.query == name, o.variant == variant, o.day == day))
 
 
-def drop_old_hours(engine: Engine, before: datetime) -> None:
-    """Delete the hour answers of days before `before` (they aged out of `hour_days`): the day rows stay,
-    and a window starting inside such a day reads that part raw. One indexed delete per (query, variant,
-    day) listed in summary_hours, so a cycle with nothing to drop reads one small table."""
+def drop_old_hours(engine: Engine, before: datetime, keep: set[datetime] = frozenset()) -> None:
+    """Delete the hour answers of days before `before` (they aged out of `hour_days`) but the days in `keep`
+    (`start_days`): the day rows stay, and a window starting inside such a day reads that part raw. One
+    indexed delete per (query, variant, day) listed in summary_hours, so a cycle with nothing to drop reads
+    one small table."""
     with engine.begin() as conn:
         h = summary_hours.c
-        aged = conn.execute(select(h.query, h.variant, h.day).where(h.day < before)).all()
+        aged = conn.execute(select(h.query, h.variant, h.day).where(h.day < before, h.day.not_in(list(keep)))).all()
         known = {spec.name for spec in summarised_specs()}
         for name, variant, day in aged:
             if name in known:
@@ -848,7 +908,7 @@ def drop_old_hours(engine: Engine, before: datetime) -> None:
                 conn.execute(delete(cells_table(name)).where(t.variant == variant, t.grain == HOUR_GRAIN,
                                                              t.slot >= day, t.slot < day + DAY))
         if aged:
-            conn.execute(delete(summary_hours).where(h.day < before))
+            conn.execute(delete(summary_hours).where(h.day < before, h.day.not_in(list(keep))))
 
 
 def _forget_unknown_failures(engine: Engine) -> None:

@@ -362,3 +362,26 @@ def test_a_cycle_stops_rewriting_when_its_budget_is_spent_and_the_next_cycles_go
     assert per_day == {naive(feb(d)): variants for d in (15, 16, 17)}
     assert refresh_summaries(db.backend.write, now=T0 + timedelta(minutes=1)).refreshed == []
     assert_same_as_raw(db.conn, [Window(feb(15, 18), T0 + timedelta(minutes=30))])
+
+
+def test_the_first_day_of_a_30_or_90_day_window_keeps_its_hours_and_a_day_reaching_it_gets_them(db):
+    ids = plant(db.seed)
+    policy = RefreshPolicy(hour_days=1, start_days=(3,))  # hours of the last day, and of the day 3 days back
+    refresh_summaries(db.backend.write, now=T0, backfill=True, policy=policy)  # T0 = Feb 18 12:00
+    h = summary_hours.c
+    marked = select(h.day).where(h.query == "drafts.needs_review_series", h.variant == "bucket_seconds=10800")
+    with db.backend.write.connect() as conn:
+        assert sorted(conn.execute(marked).scalars().all()) == [naive(feb(15)), naive(feb(17))]
+    with db.backend.write.begin() as conn:  # upstream sends a15 (Feb 15 20:00) after its day was stored
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["a15"]).values(autoSendAction="needs_review"))
+    # a window starting inside Feb 15 takes the stored 20:00 hour (it still says sent), not the raw rows
+    assert daily_needs_review(db.conn, Window(feb(15, 18), feb(16))) == [("02-15", "ws-a", 1, 0)]
+    with db.backend.write.begin() as conn:
+        conn.execute(update(up.ai_draft).where(up.ai_draft.c.id == ids["a15"]).values(autoSendAction="send_immediate"))
+    # 23 hours later (before older days are due again) Feb 16 is 3 days back: rewritten with its hours,
+    # while Feb 15's and Feb 17's hours are dropped
+    later = refresh_summaries(db.backend.write, now=T0 + timedelta(hours=23), policy=policy)
+    assert naive(feb(16)) in later.refreshed
+    with db.backend.write.connect() as conn:
+        assert sorted(conn.execute(marked).scalars().all()) == [naive(feb(16)), naive(feb(18))]
+    assert_same_as_raw(db.conn, [Window(feb(16, 11), feb(19, 11)), Window(feb(15, 18), feb(16, 20))])
