@@ -216,6 +216,26 @@ def login(page, user: str, password: str, *, path: str = "/") -> None:
     raise AssertionError(f"the login form never answered for {user!r}")
 
 
+def choose_option(page, box, text: str, *, tries: int = 3) -> None:
+    """Open the selectbox `box` and click its option containing `text`. A rerun that finishes while the list
+    is open redraws the box and closes the list, so the app is let go idle first and the list reopened when
+    the option does not show."""
+    option = page.get_by_role("option").filter(has_text=text).first
+    for attempt in range(tries):
+        wait_idle(page)
+        box.click()
+        try:
+            option.wait_for(timeout=15_000)
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                screenshot(page, "option-never-shown")
+                raise
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        return
+
+
 def screenshot(page, name: str) -> Path:
     """The whole page, including what Streamlit's scrolling main area hides, as /tmp/shots/<name>.png."""
     SHOTS.mkdir(parents=True, exist_ok=True)
