@@ -202,14 +202,13 @@ def stored_marks(conn: Connection, name: str, variant: str, days: Sequence[datet
                                                         o.day <= last),
     )
     stored, hours, opened = [], set(), {}
-    for kind, day, through in conn.execute(kinds):
-        day = naive_utc(pd.Timestamp(day).to_pydatetime()) if not isinstance(day, datetime) else day
+    for kind, day, through in conn.execute(kinds):  # typed by the first SELECT: datetimes on both databases
         if kind == "day":
             stored.append(day)
         elif kind == "hours":
             hours.add(day)
         else:
-            opened[day] = through if isinstance(through, datetime) else pd.Timestamp(through).to_pydatetime()
+            opened[day] = through
     return Marks(sorted(stored), hours, opened)
 
 
@@ -273,11 +272,10 @@ def read_with_summaries(conn: Connection, spec: QuerySpec, f: Window, options: d
         and summaries_available(conn)
     )
     marks = stored_marks(conn, spec.name, variant, days) if usable else Marks([], set(), {})
-    covered = marks.days
-    partial = [day for day in (days[:1] + days[-1:] if days else []) if day in covered
+    covered, stored = marks.days, set(marks.days)
+    partial = [day for day in (days[:1] + days[-1:] if days else []) if day in stored
                and (day < naive_utc(f.start) or day + DAY > naive_utc(f.end))]
     with_hours = sorted(day for day in set(partial) if day in marks.with_hours) if summary.hourly else []
-    stored = set(covered)
     opened = ({day: through for day, through in marks.open.items() if day not in stored}
               if summary.hourly else {})
     plan = read_plan(f, covered, hourly=summary.hourly, with_hours=with_hours, open_days=opened)

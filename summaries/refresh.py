@@ -146,6 +146,16 @@ class Budget:
         self.taken += 1
         return True
 
+    def defer(self, count: int = 1) -> None:
+        """Count rewrites left for the next cycle without starting them (a day skipped as a whole)."""
+        self.deferred += count
+
+
+def stored_pairs(*, hourly: bool = False) -> set[tuple[str, str]]:
+    """Every summarised (query, variant) the refresh stores (`hourly`: of the queries that keep hours)."""
+    return {(spec.name, variant) for spec in summarised_specs() if spec.summary.hourly or not hourly
+            for variant in spec.summary.stored_variants(spec.raw)}
+
 
 def keeps_hours(day: datetime, now: datetime, policy: RefreshPolicy) -> bool:
     """Whether the day's hour answers are kept (the last `hour_days` days, and the `start_days` back)."""
@@ -272,7 +282,7 @@ def refresh_summaries(engine: Engine, *, now: datetime | None = None, policy: Re
     for item in due:
         day = item.day
         if budget.spent:
-            budget.deferred += 1
+            budget.defer()
             continue
         t = time.perf_counter()
         with engine.begin() as conn:
@@ -323,7 +333,7 @@ def due_work(conn: Connection, now: datetime, policy: RefreshPolicy, *, backfill
     first = only or max(today - policy.keep_days * DAY, _first_day_with_data(conn) or today)
     last = (only + DAY) if only else today
     variants = {spec.name: list(spec.summary.stored_variants(spec.raw)) for spec in summarised_specs()}
-    wanted = {(name, variant) for name, names in variants.items() for variant in names}
+    wanted = stored_pairs()
     # day -> (query, variant) -> when it was last stored, or last failed (a failure is retried on the
     # same schedule as a stored answer, so a broken query does not make its days due every cycle)
     stamps: dict[datetime, dict[tuple[str, str], datetime]] = {}
@@ -376,8 +386,7 @@ def _without_hours(conn: Connection, now: datetime, policy: RefreshPolicy, first
             if first <= day < end and day < midnight(now) - policy.hour_days * DAY]
     if not days:
         return set()
-    hourly = {(spec.name, variant) for spec in summarised_specs() if spec.summary.hourly
-              for variant in spec.summary.stored_variants(spec.raw)}
+    hourly = stored_pairs(hourly=True)
     d, h = summary_day.c, summary_hours.c
     stored: dict[datetime, set[tuple[str, str]]] = {}
     for name, variant, day in conn.execute(select(d.query, d.variant, d.day).where(d.day.in_(days))):
@@ -394,7 +403,7 @@ def stale_pairs(conn: Connection, day: datetime, before: datetime, *,
     `rehour`, the hourly ones whose hours are not stored): only those are rewritten (the day's others keep
     their own schedule; a query added later is written alone into the days already stored). None when that
     is all of them (write the whole day)."""
-    wanted = {(spec.name, variant) for spec in summarised_specs() for variant in spec.summary.stored_variants(spec.raw)}
+    wanted = stored_pairs()
     d = summary_day.c
     fresh = {(name, variant) for name, variant in conn.execute(
         select(d.query, d.variant).where(d.day == day, d.refreshedAt >= before))}
@@ -403,8 +412,7 @@ def stale_pairs(conn: Connection, day: datetime, before: datetime, *,
         h = summary_hours.c
         with_hours = {(name, variant) for name, variant in conn.execute(
             select(h.query, h.variant).where(h.day == day))}
-        stale |= {(spec.name, variant) for spec in summarised_specs() if spec.summary.hourly
-                  for variant in spec.summary.stored_variants(spec.raw)} - with_hours
+        stale |= stored_pairs(hourly=True) - with_hours
     return None if stale == wanted else stale
 
 
@@ -502,7 +510,10 @@ def store_open_day(engine: Engine, now: datetime, policy: RefreshPolicy, failure
                 continue
             savepoint.commit()
             done.setdefault((spec.name, start), {})[variant] = options
-            rewritten, appended = (rewritten + 1, appended) if start == today else (rewritten, appended + 1)
+            if start == today:
+                rewritten += 1
+            else:
+                appended += 1
     return OpenDayReport(through, rewritten, written, time.perf_counter() - began, appended)
 
 
